@@ -1,0 +1,100 @@
+"""The domain objects of reltext: transcripts, turns, codes and codings. No I/O here."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from enum import StrEnum
+from typing import Any
+
+
+def utc_now() -> datetime:
+    """The current time in UTC, to the second, as every stored timestamp is."""
+    return datetime.now(timezone.utc).replace(microsecond=0)
+
+
+@dataclass(frozen=True, slots=True)
+class Turn:
+    """One speaker turn of a transcript.
+
+    ``start_char``/``end_char`` are half-open Python ``str`` offsets into the
+    transcript's stored text, so ``transcript.text[turn.start_char:turn.end_char] == turn.text``.
+
+    Example:
+        >>> Turn(turn_id="0", index=0, speaker="Sam", text="Hi.", start_char=5, end_char=8)
+        Turn(turn_id='0', index=0, speaker='Sam', text='Hi.', start_char=5, end_char=8, ...)
+    """
+
+    turn_id: str
+    index: int
+    speaker: str
+    text: str
+    start_char: int
+    end_char: int
+    role: str = ""
+    timestamp: str | None = None
+    end_timestamp: str | None = None
+    meta: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True, slots=True)
+class Transcript:
+    """A transcript as read from one source: its stored text, its turns and its metadata.
+
+    ``meta`` holds the transcript's attributes (participant id, role, wave, site, date, the
+    preamble of a text file, ...). ``source`` is the file it came from.
+    """
+
+    transcript_id: str
+    text: str
+    turns: tuple[Turn, ...]
+    format: str
+    source: str = ""
+    meta: dict[str, Any] = field(default_factory=dict)
+
+    def check_offsets(self) -> None:
+        """Raise ``ValueError`` unless every turn's offsets select exactly its text."""
+        for turn in self.turns:
+            if self.text[turn.start_char : turn.end_char] != turn.text:
+                raise ValueError(
+                    f"turn {turn.turn_id} of {self.transcript_id} has offsets "
+                    f"{turn.start_char}:{turn.end_char} that do not select its text"
+                )
+
+
+class Origin(StrEnum):
+    """What kind of coder made a coding."""
+
+    RULE = "rule"
+    CLASSIFIER = "classifier"
+    TOPIC = "topic"
+    HUMAN = "human"
+
+
+class Verdict(StrEnum):
+    """A reviewer's decision on a coding."""
+
+    ACCEPT = "accept"
+    REJECT = "reject"
+    CORRECT = "correct"
+
+
+@dataclass(frozen=True, slots=True)
+class Coding:
+    """One code applied to a span of a turn.
+
+    ``start_char``/``end_char`` are half-open offsets into the *turn's* text.
+    ``coder`` names who or what made it: ``"rules:relational@1.0"``, ``"human:alice"``.
+    """
+
+    coding_id: str
+    transcript_id: str
+    turn_id: str
+    code: str
+    start_char: int
+    end_char: int
+    coder: str
+    origin: Origin
+    confidence: float | None = None
+    evidence: str | None = None
+    created_at: datetime = field(default_factory=utc_now)
