@@ -1,0 +1,182 @@
+"""Adding transcript files to a project: each file in its own transaction, all or nothing.
+
+Re-ingesting an unchanged file changes nothing; a changed file becomes a new version of its
+transcript, and the codings of the old version stay in the project.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import warnings
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+
+from sqlalchemy import Connection
+
+from .errors import ReltextError
+from .manifest import Manifest, load_manifest
+from .model import Transcript
+from .readers import SUFFIXES, read_transcripts
+from .store import Store
+
+# Files in a folder that are not transcripts even though their extension could be.
+_NOT_TRANSCRIPTS = {"manifest", "readme", "license", "licence", "changelog"}
+
+
+@dataclass(frozen=True, slots=True)
+class IngestedTranscript:
+    transcript_id: str
+    version: int
+    turns: int
+    status: str  # "added" | "new version" | "unchanged"
+
+
+@dataclass(frozen=True, slots=True)
+class IngestResult:
+    """What happened to one file."""
+
+    path: str
+    transcripts: tuple[IngestedTranscript, ...] = ()
+    error: str | None = None
+    warnings: tuple[str, ...] = field(default_factory=tuple)
+
+    @property
+    def ok(self) -> bool:
+        return self.error is None
+
+
+def find_files(paths: Sequence[str | Path], *, skip: Sequence[Path] = ()) -> list[Path]:
+    """The transcript files named by ``paths``: files as given, folders searched recursively.
+
+    Raises:
+        ReltextError: a path does not exist.
+    """
+    skipped = {p.resolve() for p in skip}
+    files: list[Path] = []
+    for raw in paths:
+        path = Path(raw)
+        if path.is_dir():
+            for candidate in sorted(path.rglob("*")):
+                if (
+                    candidate.is_file()
+                    and candidate.suffix.lower() in SUFFIXES
+                    and not any(part.startswith(".") for part in candidate.relative_to(path).parts)
+                    and candidate.stem.lower() not in _NOT_TRANSCRIPTS
+                    and candidate.resolve() not in skipped
+                ):
+                    files.append(candidate)
+        elif path.is_file():
+            files.append(path)
+        else:
+            raise ReltextError("no such file or folder", path=path,
+                               fix="Check the path; folders are searched recursively.")
+    return files
+
+
+def content_hash(transcript: Transcript) -> str:
+    """A fingerprint of what a transcript says and how it is cut into turns."""
+    payload = json.dumps(
+        [
+            transcript.text,
+            [
+                [t.turn_id, t.speaker, t.role, t.start_char, t.end_char, t.timestamp,
+                 t.end_timestamp, t.meta]
+                for t in transcript.turns
+            ],
+        ],
+        ensure_ascii=False, sort_keys=True, default=str,
+    )
+    return hashlib.sha256(payload.encode("utf-8")).hexdigest()
+
+
+def ingest_files(
+    store: Store,
+    files: Sequence[Path],
+    *,
+    format: str | None = None,
+    manifest: Manifest | str | Path | None = None,
+) -> Iterator[IngestResult]:
+    """Ingest ``files`` one by one, yielding what happened to each as it is done.
+
+    A file that cannot be read yields a result with ``error`` set and leaves nothing in
+    the project; the others go on.
+    """
+    if manifest is not None and not isinstance(manifest, Manifest):
+        manifest = load_manifest(manifest)
+    for path in files:
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            try:
+                transcripts = read_transcripts(path, format=format)
+                with store.write() as conn:
+                    done = tuple(
+                        _store_transcript(store, conn, transcript, manifest)
+                        for transcript in transcripts
+                    )
+            except ReltextError as error:
+                yield IngestResult(str(path), error=str(error),
+                                   warnings=tuple(str(w.message) for w in caught))
+                continue
+        yield IngestResult(str(path), done, warnings=tuple(str(w.message) for w in caught))
+
+
+def _store_transcript(
+    store: Store, conn: Connection, transcript: Transcript, manifest: Manifest | None
+) -> IngestedTranscript:
+    single_file = transcript.format not in ("csv", "tsv", "xlsx")
+    transcript_id = transcript.transcript_id
+    digest = content_hash(transcript)
+    existing = store.current_transcript(conn, transcript_id)
+    if single_file and existing is not None and existing.content_hash != digest:
+        # The same name from another file is another transcript, not a new version.
+        if _source_key(existing.source) != _source_key(transcript.source):
+            transcript_id = _unique_id(store, conn, transcript_id, transcript.source, digest)
+            existing = store.current_transcript(conn, transcript_id)
+    transcript = _with_manifest(
+        replace(transcript, transcript_id=transcript_id, source=_source_key(transcript.source)),
+        manifest,
+    )
+    if existing is not None and existing.content_hash == digest:
+        roles = {turn.speaker: turn.role for turn in transcript.turns}
+        store.update_transcript_meta(conn, existing.pk, transcript.meta, roles)
+        return IngestedTranscript(transcript_id, existing.version, len(transcript.turns),
+                                  "unchanged")
+    stored = store.add_transcript(conn, transcript, content_hash=digest)
+    return IngestedTranscript(
+        transcript_id, stored.version, len(transcript.turns),
+        "added" if stored.version == 1 else "new version",
+    )
+
+
+def _unique_id(store: Store, conn: Connection, base: str, source: str, digest: str) -> str:
+    """``base-2``, ``base-3``...: the first that is free or already holds this file."""
+    number = 2
+    while True:
+        candidate = f"{base}-{number}"
+        existing = store.current_transcript(conn, candidate)
+        if existing is None and not store.transcript_id_taken(conn, candidate):
+            return candidate
+        if existing is not None and (
+            existing.content_hash == digest
+            or _source_key(existing.source) == _source_key(source)
+        ):
+            return candidate
+        number += 1
+
+
+def _source_key(source: str) -> str:
+    return str(Path(source).resolve()) if source else ""
+
+
+def _with_manifest(transcript: Transcript, manifest: Manifest | None) -> Transcript:
+    if manifest is None:
+        return transcript
+    meta = {**transcript.meta, **manifest.attributes(transcript.transcript_id, transcript.source)}
+    turns = tuple(
+        replace(turn, role=manifest.role_of(turn.speaker, transcript.transcript_id,
+                                            transcript.source) or turn.role)
+        for turn in transcript.turns
+    )
+    return replace(transcript, meta=meta, turns=turns)

@@ -1,0 +1,100 @@
+"""The Python API: a project database and what can be done with it.
+
+Example:
+    >>> from reltext import Project
+    >>> project = Project("study.db")
+    >>> results = project.ingest(["interviews/"], manifest="interviews/manifest.yaml")
+    >>> project.turns().groupby("role").size()
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator, Sequence
+from pathlib import Path
+
+import pandas as pd
+
+from .export import codings_frame, transcripts_frame, turns_frame
+from .gold import import_codings
+from .ingest import IngestResult, find_files, ingest_files
+from .manifest import Manifest, load_manifest
+from .store import Store
+
+
+class Project:
+    """A reltext project: one database file holding transcripts, codings and decisions.
+
+    Args:
+        db: The project file; ``$RELTEXT_DB`` or ``reltext.db`` when None. Created if missing.
+    """
+
+    def __init__(self, db: str | os.PathLike[str] | None = None, *, create: bool = True) -> None:
+        self.store = Store.open(db, create=create)
+
+    @property
+    def path(self) -> Path:
+        return self.store.path
+
+    def close(self) -> None:
+        self.store.close()
+
+    def __enter__(self) -> Project:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.close()
+
+    # -- ingest -------------------------------------------------------------------------
+
+    def iter_ingest(
+        self,
+        paths: Sequence[str | os.PathLike[str]],
+        *,
+        format: str | None = None,
+        manifest: str | os.PathLike[str] | Manifest | None = None,
+    ) -> Iterator[IngestResult]:
+        """Ingest files and folders, yielding one :class:`IngestResult` per file as it ends."""
+        skip = []
+        if manifest is not None and not isinstance(manifest, Manifest):
+            skip.append(Path(manifest))
+            manifest = load_manifest(manifest)
+        files = find_files([Path(p) for p in paths], skip=skip)
+        yield from ingest_files(self.store, files, format=format, manifest=manifest)
+
+    def ingest(self, paths, *, format=None, manifest=None) -> list[IngestResult]:
+        """Ingest files and folders; see :meth:`iter_ingest`."""
+        return list(self.iter_ingest(paths, format=format, manifest=manifest))
+
+    def count_files(self, paths: Sequence[str | os.PathLike[str]], *, manifest=None) -> int:
+        skip = [Path(manifest)] if manifest is not None and not isinstance(manifest, Manifest) \
+            else []
+        return len(find_files([Path(p) for p in paths], skip=skip))
+
+    # -- reading ------------------------------------------------------------------------
+
+    def transcripts(self) -> pd.DataFrame:
+        """One row per current transcript: turns, words, speakers with roles, attributes."""
+        return transcripts_frame(self.store)
+
+    def turns(self, transcript_ids: list[str] | None = None) -> pd.DataFrame:
+        """One row per turn, with the contract's columns and the metadata columns."""
+        return turns_frame(self.store, transcript_ids=transcript_ids)
+
+    def codings(self, coder: str | None = None) -> pd.DataFrame:
+        """One row per coding (all coders, or one), with the contract's columns."""
+        return codings_frame(self.store, coder=coder)
+
+    def coders(self) -> pd.DataFrame:
+        """Every coder in the project with the turns it coded and the codings it made."""
+        with self.store.read() as conn:
+            return pd.DataFrame(self.store.coders(conn), columns=["coder", "turns", "codings"])
+
+    def turn_codes(self, coder: str) -> dict[tuple[str, str], set[str]]:
+        """``(transcript_id, turn_id) -> codes`` over the turns ``coder`` has coded."""
+        with self.store.read() as conn:
+            return self.store.coded_turn_codes(conn, coder)
+
+    def import_codings(self, path, *, coder: str, known_codes=None) -> dict[str, int]:
+        """Add a human coder's codings from a contract codings CSV (see :mod:`reltext.gold`)."""
+        return import_codings(self.store, path, coder=coder, known_codes=known_codes)

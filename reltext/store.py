@@ -1,0 +1,576 @@
+"""The project database: the only module that speaks SQL.
+
+A project is one SQLite file (WAL journal, foreign keys on, a busy timeout so that several
+processes can share it). The schema is created and upgraded by :mod:`reltext.migrations`.
+
+Example:
+    >>> store = Store.open("reltext.db")
+    >>> with store.write() as conn:
+    ...     store.record_run(conn, kind="ingest", status="done")
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sqlite3
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+from uuid import uuid4
+
+from sqlalchemy import Connection, Engine, create_engine, event, text
+
+from . import migrations
+from .errors import ProjectError
+from .model import Transcript, utc_now
+
+DEFAULT_DB = "reltext.db"
+BUSY_TIMEOUT_S = 60
+
+
+def resolve_db_path(db: str | os.PathLike[str] | None) -> Path:
+    """The project file: ``db`` if given, else ``$RELTEXT_DB``, else ``reltext.db`` here."""
+    return Path(db or os.environ.get("RELTEXT_DB") or DEFAULT_DB)
+
+
+def to_json(value: Mapping[str, Any] | None) -> str:
+    """Serialise metadata the same way everywhere (stable key order, real Unicode)."""
+    return json.dumps(dict(value or {}), ensure_ascii=False, sort_keys=True, default=str)
+
+
+def from_json(value: str | None) -> dict[str, Any]:
+    return json.loads(value) if value else {}
+
+
+def now_iso() -> str:
+    return utc_now().isoformat()
+
+
+@dataclass(frozen=True, slots=True)
+class StoredTranscript:
+    """A row of the ``transcripts`` table, without its text."""
+
+    pk: int
+    transcript_id: str
+    version: int
+    source: str
+    format: str
+    content_hash: str
+    meta: dict[str, Any]
+    ingested_at: str
+
+
+class Store:
+    """A project database. Open it with :meth:`Store.open`."""
+
+    def __init__(self, engine: Engine, path: Path) -> None:
+        self.engine = engine
+        self.path = path
+
+    @classmethod
+    def open(cls, db: str | os.PathLike[str] | None = None, *, create: bool = True) -> Store:
+        """Open (and create or upgrade) the project database at ``db``.
+
+        Raises:
+            ProjectError: the file is missing and ``create`` is false, is not a reltext
+                project, or was written by a newer reltext.
+        """
+        path = resolve_db_path(db)
+        if not path.exists() and not create:
+            raise ProjectError(
+                "no project database here",
+                path=path,
+                fix="Run 'reltext ingest' first, or point --db / RELTEXT_DB at your project.",
+            )
+        if path.parent and not path.parent.exists():
+            path.parent.mkdir(parents=True, exist_ok=True)
+        engine = create_engine(
+            f"sqlite:///{path}", connect_args={"timeout": BUSY_TIMEOUT_S}, future=True
+        )
+        _configure_sqlite(engine)
+        store = cls(engine, path)
+        try:
+            store.migrate()
+        except sqlite3.DatabaseError as error:
+            raise ProjectError(
+                f"not a reltext project database ({error})",
+                path=path,
+                fix="Point --db at a reltext project, or at a new file name to start one.",
+            ) from error
+        except Exception as error:
+            if isinstance(getattr(error, "orig", None), sqlite3.DatabaseError):
+                raise ProjectError(
+                    f"not a reltext project database ({error.orig})",
+                    path=path,
+                    fix="Point --db at a reltext project, or at a new file name to start one.",
+                ) from error
+            raise
+        return store
+
+    def close(self) -> None:
+        self.engine.dispose()
+
+    # -- transactions -------------------------------------------------------------------
+
+    @contextmanager
+    def read(self) -> Iterator[Connection]:
+        """A connection for reading; sees one consistent snapshot until it closes."""
+        with self.engine.connect() as conn:
+            yield conn
+
+    @contextmanager
+    def write(self) -> Iterator[Connection]:
+        """A write transaction: all or nothing, serialised with other writers."""
+        with self.engine.connect().execution_options(reltext_write=True) as conn:
+            with conn.begin():
+                yield conn
+
+    # -- schema -------------------------------------------------------------------------
+
+    def migrate(self) -> list[str]:
+        """Apply the migrations this database lacks; returns their names."""
+        with self.write() as conn:
+            conn.execute(
+                text(
+                    "CREATE TABLE IF NOT EXISTS schema_migrations "
+                    "(name TEXT PRIMARY KEY, applied_at TEXT NOT NULL)"
+                )
+            )
+            done = set(conn.execute(text("SELECT name FROM schema_migrations")).scalars())
+        known = migrations.available()
+        unknown = done - {name for name, _ in known}
+        if unknown:
+            raise ProjectError(
+                f"the database was written by a newer reltext (migrations {sorted(unknown)})",
+                path=self.path,
+                fix="Upgrade reltext to open it.",
+            )
+        applied = []
+        for name, upgrade in known:
+            if name in done:
+                continue
+            with self.write() as conn:
+                upgrade(conn)
+                conn.execute(
+                    text("INSERT INTO schema_migrations (name, applied_at) VALUES (:n, :t)"),
+                    {"n": name, "t": now_iso()},
+                )
+            applied.append(name)
+        return applied
+
+    def schema_version(self) -> list[str]:
+        with self.read() as conn:
+            return list(
+                conn.execute(text("SELECT name FROM schema_migrations ORDER BY name")).scalars()
+            )
+
+    # -- transcripts --------------------------------------------------------------------
+
+    def current_transcript(self, conn: Connection, transcript_id: str) -> StoredTranscript | None:
+        row = conn.execute(
+            text(f"SELECT {_TRANSCRIPT_COLUMNS} FROM transcripts "
+                 "WHERE transcript_id = :id AND is_current = 1"),
+            {"id": transcript_id},
+        ).one_or_none()
+        return _stored_transcript(row) if row else None
+
+    def current_by_source(self, conn: Connection, source: str) -> list[StoredTranscript]:
+        rows = conn.execute(
+            text(f"SELECT {_TRANSCRIPT_COLUMNS} FROM transcripts "
+                 "WHERE source = :source AND is_current = 1 ORDER BY pk"),
+            {"source": source},
+        )
+        return [_stored_transcript(row) for row in rows]
+
+    def transcript_id_taken(self, conn: Connection, transcript_id: str) -> bool:
+        return (
+            conn.execute(
+                text("SELECT 1 FROM transcripts WHERE transcript_id = :id LIMIT 1"),
+                {"id": transcript_id},
+            ).first()
+            is not None
+        )
+
+    def add_transcript(
+        self, conn: Connection, transcript: Transcript, *, content_hash: str
+    ) -> StoredTranscript:
+        """Store ``transcript`` as the current version of its id, retiring any older one."""
+        ingested_at = now_iso()
+        version = conn.execute(
+            text("SELECT COALESCE(MAX(version), 0) + 1 FROM transcripts WHERE transcript_id = :id"),
+            {"id": transcript.transcript_id},
+        ).scalar_one()
+        conn.execute(
+            text("UPDATE transcripts SET is_current = 0 WHERE transcript_id = :id"),
+            {"id": transcript.transcript_id},
+        )
+        pk = conn.execute(
+            text(
+                "INSERT INTO transcripts (transcript_id, version, is_current, source, format, "
+                "content_hash, text, meta, ingested_at) VALUES (:id, :version, 1, :source, "
+                ":format, :hash, :text, :meta, :at) RETURNING pk"
+            ),
+            {
+                "id": transcript.transcript_id,
+                "version": version,
+                "source": transcript.source,
+                "format": transcript.format,
+                "hash": content_hash,
+                "text": transcript.text,
+                "meta": to_json(transcript.meta),
+                "at": ingested_at,
+            },
+        ).scalar_one()
+        if transcript.turns:
+            conn.execute(
+                text(
+                    "INSERT INTO turns (transcript_pk, turn_id, position, speaker, role, "
+                    "start_char, end_char, text, timestamp, end_timestamp, meta) VALUES "
+                    "(:pk, :turn_id, :position, :speaker, :role, :start, :end, :text, "
+                    ":timestamp, :end_timestamp, :meta)"
+                ),
+                [
+                    {
+                        "pk": pk,
+                        "turn_id": turn.turn_id,
+                        "position": turn.index,
+                        "speaker": turn.speaker,
+                        "role": turn.role,
+                        "start": turn.start_char,
+                        "end": turn.end_char,
+                        "text": turn.text,
+                        "timestamp": turn.timestamp,
+                        "end_timestamp": turn.end_timestamp,
+                        "meta": to_json(turn.meta),
+                    }
+                    for turn in transcript.turns
+                ],
+            )
+        return StoredTranscript(
+            pk, transcript.transcript_id, version, transcript.source, transcript.format,
+            content_hash, dict(transcript.meta), ingested_at,
+        )
+
+    def update_transcript_meta(
+        self, conn: Connection, pk: int, meta: Mapping[str, Any], roles: Mapping[str, str]
+    ) -> None:
+        """Replace a transcript's attributes and set the role of each named speaker."""
+        conn.execute(
+            text("UPDATE transcripts SET meta = :meta WHERE pk = :pk"),
+            {"meta": to_json(meta), "pk": pk},
+        )
+        for speaker, role in roles.items():
+            conn.execute(
+                text("UPDATE turns SET role = :role WHERE transcript_pk = :pk AND speaker = :s"),
+                {"role": role, "pk": pk, "s": speaker},
+            )
+
+    def transcript_text(self, conn: Connection, transcript_id: str) -> str:
+        return conn.execute(
+            text("SELECT text FROM transcripts WHERE transcript_id = :id AND is_current = 1"),
+            {"id": transcript_id},
+        ).scalar_one()
+
+    def list_transcripts(self, conn: Connection) -> list[dict[str, Any]]:
+        """Current transcripts with their turn counts, speakers and roles, in id order."""
+        rows = conn.execute(
+            text(
+                "SELECT t.transcript_id, t.version, t.format, t.source, t.meta, t.ingested_at, "
+                "COUNT(u.pk) AS turns, "
+                "(SELECT GROUP_CONCAT(s, '|') FROM (SELECT DISTINCT speaker || '=' || role AS s "
+                "  FROM turns WHERE transcript_pk = t.pk ORDER BY position)) AS speakers, "
+                "(SELECT COALESCE(SUM(LENGTH(text) - LENGTH(REPLACE(text, ' ', '')) + 1), 0) "
+                "  FROM turns WHERE transcript_pk = t.pk) AS words "
+                "FROM transcripts t LEFT JOIN turns u ON u.transcript_pk = t.pk "
+                "WHERE t.is_current = 1 GROUP BY t.pk ORDER BY t.transcript_id"
+            )
+        )
+        result = []
+        for row in rows.mappings():
+            speakers = {}
+            for pair in (row["speakers"] or "").split("|"):
+                if pair:
+                    speaker, _, role = pair.rpartition("=")
+                    speakers[speaker] = role
+            result.append(
+                {
+                    "transcript_id": row["transcript_id"],
+                    "version": row["version"],
+                    "format": row["format"],
+                    "source": row["source"],
+                    "turns": row["turns"],
+                    "words": row["words"],
+                    "speakers": speakers,
+                    "meta": from_json(row["meta"]),
+                    "ingested_at": row["ingested_at"],
+                }
+            )
+        return result
+
+    def iter_turns(
+        self,
+        conn: Connection,
+        *,
+        transcript_ids: Sequence[str] | None = None,
+        batch_size: int = 2000,
+    ) -> Iterator[dict[str, Any]]:
+        """Turns of the current transcripts in transcript and turn order, streamed in batches."""
+        where = "t.is_current = 1"
+        params: dict[str, Any] = {}
+        if transcript_ids is not None:
+            names = [f":id{i}" for i in range(len(transcript_ids))]
+            where += f" AND t.transcript_id IN ({', '.join(names) or 'NULL'})"
+            params.update({f"id{i}": tid for i, tid in enumerate(transcript_ids)})
+        last_key: tuple[str, int] = ("", -1)
+        while True:
+            rows = conn.execute(
+                text(
+                    "SELECT u.pk AS turn_pk, t.transcript_id, u.turn_id, u.position, u.speaker, "
+                    "u.role, u.start_char, u.end_char, u.text, u.timestamp, u.end_timestamp, "
+                    "u.meta AS turn_meta, t.meta AS transcript_meta "
+                    "FROM turns u JOIN transcripts t ON t.pk = u.transcript_pk "
+                    f"WHERE {where} AND (t.transcript_id, u.position) > (:last_id, :last_pos) "
+                    "ORDER BY t.transcript_id, u.position LIMIT :limit"
+                ),
+                {**params, "last_id": last_key[0], "last_pos": last_key[1], "limit": batch_size},
+            ).mappings().all()
+            if not rows:
+                return
+            for row in rows:
+                turn = dict(row)
+                turn["turn_meta"] = from_json(turn["turn_meta"])
+                turn["transcript_meta"] = from_json(turn["transcript_meta"])
+                yield turn
+            last_key = (rows[-1]["transcript_id"], rows[-1]["position"])
+
+    # -- codings -------------------------------------------------------------------------
+
+    def turn_keys(self, conn: Connection) -> dict[tuple[str, str], tuple[int, str]]:
+        """``(transcript_id, turn_id) -> (turn_pk, turn text)`` for every current turn."""
+        rows = conn.execute(
+            text(
+                "SELECT t.transcript_id, u.turn_id, u.pk, u.text FROM turns u "
+                "JOIN transcripts t ON t.pk = u.transcript_pk WHERE t.is_current = 1"
+            )
+        )
+        return {(row[0], row[1]): (row[2], row[3]) for row in rows}
+
+    def add_codings(self, conn: Connection, codings: Sequence[Mapping[str, Any]]) -> None:
+        """Insert codings: dicts with the columns of the ``codings`` table but ``pk``."""
+        if not codings:
+            return
+        conn.execute(
+            text(
+                "INSERT INTO codings (coding_id, turn_pk, code, start_char, end_char, "
+                "confidence, coder, origin, evidence, run_pk, created_at) VALUES (:coding_id, "
+                ":turn_pk, :code, :start_char, :end_char, :confidence, :coder, :origin, "
+                ":evidence, :run_pk, :created_at)"
+            ),
+            [
+                {"confidence": None, "evidence": None, "run_pk": None,
+                 "coding_id": uuid4().hex, "created_at": now_iso(), **coding}
+                for coding in codings
+            ],
+        )
+
+    def mark_coded(
+        self, conn: Connection, turn_pks: Iterable[int], *, coder: str, run_pk: int | None = None
+    ) -> None:
+        """Record that ``coder`` has coded these turns (whether it found codes or not)."""
+        at = now_iso()
+        conn.execute(
+            text(
+                "INSERT INTO coded_turns (turn_pk, coder, run_pk, coded_at) "
+                "VALUES (:pk, :coder, :run, :at) ON CONFLICT (coder, turn_pk) DO UPDATE SET "
+                "run_pk = excluded.run_pk, coded_at = excluded.coded_at"
+            ),
+            [{"pk": pk, "coder": coder, "run": run_pk, "at": at} for pk in turn_pks],
+        )
+
+    def delete_codings_by(self, conn: Connection, *, coder: str, turn_pks: Sequence[int]) -> int:
+        """Remove one coder's codings on these turns (re-importing a human coder's file)."""
+        removed = 0
+        for batch in chunked(turn_pks, 500):
+            names = ", ".join(f":p{i}" for i in range(len(batch)))
+            params = {f"p{i}": pk for i, pk in enumerate(batch)} | {"coder": coder}
+            removed += conn.execute(
+                text(f"DELETE FROM codings WHERE coder = :coder AND turn_pk IN ({names})"),
+                params,
+            ).rowcount
+        return removed
+
+    def iter_uncoded_turns(
+        self, conn: Connection, *, coder: str, batch_size: int = 2000
+    ) -> Iterator[list[dict[str, Any]]]:
+        """Batches of current turns that ``coder`` has not coded yet, in corpus order."""
+        last_pk = 0
+        while True:
+            rows = conn.execute(
+                text(
+                    "SELECT u.pk AS turn_pk, t.transcript_id, u.turn_id, u.speaker, u.role, "
+                    "u.text FROM turns u JOIN transcripts t ON t.pk = u.transcript_pk "
+                    "WHERE t.is_current = 1 AND u.pk > :last AND NOT EXISTS (SELECT 1 FROM "
+                    "coded_turns c WHERE c.coder = :coder AND c.turn_pk = u.pk) "
+                    "ORDER BY u.pk LIMIT :limit"
+                ),
+                {"last": last_pk, "coder": coder, "limit": batch_size},
+            ).mappings().all()
+            if not rows:
+                return
+            yield [dict(row) for row in rows]
+            last_pk = rows[-1]["turn_pk"]
+
+    def iter_codings(
+        self, conn: Connection, *, coder: str | None = None, transcript_ids: Sequence[str] | None = None
+    ) -> Iterator[dict[str, Any]]:
+        """Codings on current turns with their turn's ids, speaker and role, in corpus order."""
+        where, params = ["t.is_current = 1"], {}
+        if coder is not None:
+            where.append("c.coder = :coder")
+            params["coder"] = coder
+        if transcript_ids is not None:
+            names = [f":id{i}" for i in range(len(transcript_ids))]
+            where.append(f"t.transcript_id IN ({', '.join(names) or 'NULL'})")
+            params.update({f"id{i}": tid for i, tid in enumerate(transcript_ids)})
+        rows = conn.execute(
+            text(
+                "SELECT c.coding_id, c.pk AS coding_pk, u.pk AS turn_pk, t.transcript_id, "
+                "u.turn_id, u.position, u.speaker, u.role, c.code, c.start_char, c.end_char, "
+                "substr(u.text, c.start_char + 1, c.end_char - c.start_char) AS text, "
+                "c.confidence, c.coder, c.origin, c.evidence, c.created_at "
+                "FROM codings c JOIN turns u ON u.pk = c.turn_pk "
+                "JOIN transcripts t ON t.pk = u.transcript_pk "
+                f"WHERE {' AND '.join(where)} "
+                "ORDER BY t.transcript_id, u.position, c.start_char, c.code, c.pk"
+            ),
+            params,
+        )
+        for row in rows.mappings():
+            yield dict(row)
+
+    def coded_turn_codes(self, conn: Connection, coder: str) -> dict[tuple[str, str], set[str]]:
+        """``(transcript_id, turn_id) -> codes`` over every current turn ``coder`` has coded."""
+        result: dict[tuple[str, str], set[str]] = {}
+        rows = conn.execute(
+            text(
+                "SELECT t.transcript_id, u.turn_id, c.code FROM coded_turns k "
+                "JOIN turns u ON u.pk = k.turn_pk JOIN transcripts t ON t.pk = u.transcript_pk "
+                "LEFT JOIN codings c ON c.turn_pk = k.turn_pk AND c.coder = k.coder "
+                "WHERE k.coder = :coder AND t.is_current = 1"
+            ),
+            {"coder": coder},
+        )
+        for transcript_id, turn_id, code in rows:
+            codes = result.setdefault((transcript_id, turn_id), set())
+            if code is not None:
+                codes.add(code)
+        return result
+
+    def coders(self, conn: Connection) -> list[dict[str, Any]]:
+        """Every coder with the number of turns it coded and of codings it made."""
+        rows = conn.execute(
+            text(
+                "SELECT k.coder, COUNT(*) AS turns, (SELECT COUNT(*) FROM codings c "
+                "WHERE c.coder = k.coder) AS codings FROM coded_turns k "
+                "GROUP BY k.coder ORDER BY k.coder"
+            )
+        )
+        return [dict(row) for row in rows.mappings()]
+
+    # -- runs ---------------------------------------------------------------------------
+
+    def start_run(
+        self, conn: Connection, *, kind: str, coder: str | None = None,
+        manifest: Mapping[str, Any] | None = None,
+    ) -> tuple[int, str]:
+        """Record a run in state ``running``; returns its ``(pk, run_id)``."""
+        run_id = uuid4().hex
+        pk = conn.execute(
+            text(
+                "INSERT INTO runs (run_id, kind, coder, status, manifest, started_at) "
+                "VALUES (:run_id, :kind, :coder, 'running', :manifest, :at) RETURNING pk"
+            ),
+            {"run_id": run_id, "kind": kind, "coder": coder,
+             "manifest": to_json(manifest), "at": now_iso()},
+        ).scalar_one()
+        return pk, run_id
+
+    def finish_run(
+        self, conn: Connection, run_pk: int, *, status: str = "done",
+        manifest: Mapping[str, Any] | None = None,
+    ) -> None:
+        params = {"pk": run_pk, "status": status, "at": now_iso()}
+        if manifest is None:
+            sql = "UPDATE runs SET status = :status, finished_at = :at WHERE pk = :pk"
+        else:
+            sql = ("UPDATE runs SET status = :status, finished_at = :at, manifest = :manifest "
+                   "WHERE pk = :pk")
+            params["manifest"] = to_json(manifest)
+        conn.execute(text(sql), params)
+
+    def record_run(
+        self, conn: Connection, *, kind: str, status: str = "done",
+        coder: str | None = None, manifest: Mapping[str, Any] | None = None,
+    ) -> str:
+        """Record a run that happened inside one transaction; returns its run id."""
+        pk, run_id = self.start_run(conn, kind=kind, coder=coder, manifest=manifest)
+        self.finish_run(conn, pk, status=status)
+        return run_id
+
+    def list_runs(self, conn: Connection, *, kind: str | None = None) -> list[dict[str, Any]]:
+        sql = ("SELECT run_id, kind, coder, status, manifest, started_at, finished_at "
+               "FROM runs")
+        params = {}
+        if kind:
+            sql += " WHERE kind = :kind"
+            params["kind"] = kind
+        rows = conn.execute(text(sql + " ORDER BY pk"), params).mappings()
+        return [{**row, "manifest": from_json(row["manifest"])} for row in rows]
+
+
+_TRANSCRIPT_COLUMNS = (
+    "pk, transcript_id, version, source, format, content_hash, meta, ingested_at"
+)
+
+
+def _stored_transcript(row: Any) -> StoredTranscript:
+    return StoredTranscript(
+        row.pk, row.transcript_id, row.version, row.source, row.format,
+        row.content_hash, from_json(row.meta), row.ingested_at,
+    )
+
+
+def _configure_sqlite(engine: Engine) -> None:
+    """WAL, foreign keys and explicit BEGINs, so write transactions lock up front."""
+
+    @event.listens_for(engine, "connect")
+    def _on_connect(dbapi_connection: sqlite3.Connection, _record: Any) -> None:
+        dbapi_connection.isolation_level = None  # we emit BEGIN ourselves, below
+        cursor = dbapi_connection.cursor()
+        cursor.execute("PRAGMA journal_mode = WAL")
+        cursor.execute("PRAGMA foreign_keys = ON")
+        cursor.execute("PRAGMA synchronous = NORMAL")
+        cursor.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_S * 1000}")
+        cursor.close()
+
+    @event.listens_for(engine, "begin")
+    def _on_begin(conn: Connection) -> None:
+        # BEGIN IMMEDIATE takes the write lock at once, so two writers queue on the busy
+        # timeout instead of one failing with "database is locked" half-way through.
+        immediate = conn.get_execution_options().get("reltext_write", False)
+        conn.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
+
+
+def chunked(items: Iterable[Any], size: int) -> Iterator[list[Any]]:
+    """Split ``items`` into lists of at most ``size``."""
+    batch: list[Any] = []
+    for item in items:
+        batch.append(item)
+        if len(batch) == size:
+            yield batch
+            batch = []
+    if batch:
+        yield batch

@@ -1,0 +1,35 @@
+"""Shared fixtures: small real files and a fresh project database per test."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+
+ROOT = Path(__file__).resolve().parent.parent
+DATA = Path(__file__).resolve().parent / "data"
+SHARED = ROOT.parent / "shared"
+
+
+@pytest.fixture
+def fresh_db(tmp_path: Path) -> Path:
+    """The path of a project database that does not exist yet."""
+    return tmp_path / "project.db"
+
+
+@pytest.fixture
+def run_cli(fresh_db: Path):
+    """Run ``reltext`` with arguments against the fresh database; returns the result."""
+    from reltext.cli import main
+
+    runner = CliRunner()
+
+    def run(*args: str, db: Path | None = None):
+        return runner.invoke(main, ["--db", str(db or fresh_db), *args], catch_exceptions=False)
+
+    return run
