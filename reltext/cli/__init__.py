@@ -1,0 +1,89 @@
+"""The ``reltext`` command line: a thin layer over :class:`reltext.Project`.
+
+The only package that prints. Each module here holds the commands of one domain. User mistakes end with one ``Error: ...`` line on stderr and
+exit status 1; usage mistakes exit with 2.
+"""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Callable
+from typing import Any
+
+import click
+
+from .. import __version__
+from ..errors import ReltextError
+from ..project import Project
+
+CONTEXT_SETTINGS = {"help_option_names": ["-h", "--help"], "max_content_width": 100}
+
+
+class ReltextGroup(click.Group):
+    """Turns every :class:`ReltextError` into one ``Error:`` line and exit status 1."""
+
+    def invoke(self, ctx: click.Context) -> Any:
+        try:
+            return super().invoke(ctx)
+        except ReltextError as error:
+            raise click.ClickException(str(error)) from error
+
+
+def db_option(command: Callable[..., Any]) -> Callable[..., Any]:
+    """``--db PATH`` on a command, falling back to the group's ``--db`` and $RELTEXT_DB."""
+
+    @click.option("--db", "db", metavar="PATH", default=None,
+                  help="Project database (default: $RELTEXT_DB, else ./reltext.db).")
+    @functools.wraps(command)
+    def wrapper(*args: Any, db: str | None, **kwargs: Any) -> Any:
+        ctx = click.get_current_context()
+        root = ctx.find_root()
+        kwargs["db"] = db or (root.obj or {}).get("db")
+        return command(*args, **kwargs)
+
+    return wrapper
+
+
+def open_project(db: str | None, *, create: bool = False) -> Project:
+    return Project(db, create=create)
+
+
+@click.group(cls=ReltextGroup, context_settings=CONTEXT_SETTINGS)
+@click.option("--db", "db", metavar="PATH", default=None,
+              help="Project database for every command (default: $RELTEXT_DB, else ./reltext.db).")
+@click.version_option(__version__, prog_name="reltext")
+@click.pass_context
+def main(ctx: click.Context, db: str | None) -> None:
+    """Code interview transcripts for relational constructs, review and analyse them.
+
+    \b
+    Example:
+        reltext ingest corpora/ --manifest corpora/manifest.yaml
+        reltext transcripts
+        reltext export turns --format csv --out turns.csv
+    """
+    ctx.obj = {"db": db}
+
+
+@main.group(cls=ReltextGroup, context_settings=CONTEXT_SETTINGS)
+def export() -> None:
+    """Write the project's turns, codings and more to files."""
+
+
+
+def table(frame) -> str:
+    """A plain fixed-width table for the terminal, long cells cut with an ellipsis."""
+    rows = [[str(c) for c in frame.columns]]
+    for record in frame.itertuples(index=False):
+        rows.append(["" if v is None or v != v else str(v) for v in record])
+    rows = [[cell if len(cell) <= 48 else cell[:47] + "…" for cell in row] for row in rows]
+    widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
+    lines = ["  ".join(cell.ljust(width) for cell, width in zip(row, widths)).rstrip()
+             for row in rows]
+    lines.insert(1, "  ".join("-" * width for width in widths))
+    return "\n".join(lines)
+
+
+
+# Each module registers its commands on import.
+from . import codings, corpus  # noqa: E402, F401

@@ -1,0 +1,56 @@
+"""Commands for codings: importing people's codings, exporting all, listing coders."""
+
+from __future__ import annotations
+
+import click
+
+from ..export import TABLE_FORMATS, write_table
+from . import CONTEXT_SETTINGS, db_option, export, main, open_project, table
+
+@export.command("codings", context_settings=CONTEXT_SETTINGS)
+@click.option("--format", "format", type=click.Choice(TABLE_FORMATS), default="csv",
+              show_default=True, help="File format.")
+@click.option("--out", required=True, type=click.Path(), help="File to write.")
+@click.option("--coder", default=None, help="Only this coder's codings (e.g. human:alice).")
+@db_option
+def export_codings(format: str, out: str, coder: str | None, db: str | None) -> None:
+    """All codings, one row each, with span offsets into the turn, coder and evidence.
+
+    \b
+    Example:
+        reltext export codings --format csv --out codings.csv
+    """
+    frame = open_project(db).codings(coder)
+    path = write_table(frame.drop(columns=["role", "coding_id", "turn_pk"]), out, format)
+    click.echo(f"Wrote {len(frame)} codings to {path}.")
+
+
+@main.command("import-codings", context_settings=CONTEXT_SETTINGS)
+@click.argument("file", type=click.Path())
+@click.option("--coder", required=True, help="The human coder's name, as human:NAME.")
+@db_option
+def import_codings_command(file: str, coder: str, db: str | None) -> None:
+    """Add existing human codings (transcript_id,turn_id,codes CSV) to the project.
+
+    \b
+    Example:
+        reltext import-codings team/alice.csv --coder human:alice
+    """
+    counts = open_project(db).import_codings(file, coder=coder)
+    click.echo(f"Imported {counts['codings']} codings on {counts['turns']} turns as {coder}.")
+
+
+@main.command(context_settings=CONTEXT_SETTINGS)
+@db_option
+def coders(db: str | None) -> None:
+    """List the coders in the project (auto-coders and people) with what they coded.
+
+    \b
+    Example:
+        reltext coders
+    """
+    frame = open_project(db).coders()
+    if frame.empty:
+        click.echo("No codings yet: run 'reltext code' or 'reltext import-codings'.")
+        return
+    click.echo(table(frame))

@@ -1,0 +1,104 @@
+"""Commands that bring transcripts in and list them."""
+
+from __future__ import annotations
+
+import json
+import sys
+
+import click
+
+from ..export import TABLE_FORMATS, write_table
+from . import CONTEXT_SETTINGS, db_option, export, main, open_project, table
+
+@main.command(context_settings=CONTEXT_SETTINGS)
+@click.argument("paths", nargs=-1, required=True, type=click.Path())
+@click.option("--format", "format", type=click.Choice(
+    ["text", "vtt", "srt", "docx", "csv", "tsv", "xlsx"]), default=None,
+    help="Read every file as this format (default: detect from extension and content).")
+@click.option("--manifest", type=click.Path(), default=None,
+              help="YAML or CSV file of participant ids, roles, waves, sites and speaker roles.")
+@click.option("--silent", is_flag=True, help="No progress bar.")
+@db_option
+def ingest(paths: tuple[str, ...], format: str | None, manifest: str | None, silent: bool,
+           db: str | None) -> None:
+    """Add transcripts (files or folders) to the project.
+
+    Reads speaker-labelled text, WebVTT and SRT captions, Word .docx, and turn tables
+    (CSV, TSV, .xlsx). Unchanged files are skipped; a changed file becomes a new version.
+
+    \b
+    Example:
+        reltext ingest interviews/ --manifest interviews/manifest.yaml
+    """
+    project = open_project(db, create=True)
+    total = project.count_files(paths, manifest=manifest)
+    results = project.iter_ingest(paths, format=format, manifest=manifest)
+    failed = added = unchanged = versions = turns = 0
+    with click.progressbar(results, length=total, label="Ingesting", file=sys.stderr,
+                           hidden=silent or total < 2, show_pos=True) as bar:
+        for result in bar:
+            for warning in result.warnings:
+                click.echo(f"Warning: {warning}", err=True)
+            if not result.ok:
+                failed += 1
+                click.echo(f"Error: {result.error}", err=True)
+                continue
+            for item in result.transcripts:
+                if item.status == "unchanged":
+                    unchanged += 1
+                    continue
+                turns += item.turns
+                if item.status == "added":
+                    added += 1
+                else:
+                    versions += 1
+    parts = [f"{added} transcript(s) added", f"{versions} new version(s)",
+             f"{unchanged} unchanged", f"{turns} turns stored"]
+    if failed:
+        parts.append(f"{failed} file(s) failed")
+    click.echo(f"Ingested {total} file(s) into {project.path}: {', '.join(parts)}.")
+    if failed:
+        sys.exit(1)
+
+
+@main.command(context_settings=CONTEXT_SETTINGS)
+@click.option("--json", "as_json", is_flag=True, help="One JSON object per transcript.")
+@db_option
+def transcripts(as_json: bool, db: str | None) -> None:
+    """List the transcripts with turn counts, speakers and roles.
+
+    \b
+    Example:
+        reltext transcripts
+    """
+    frame = open_project(db).transcripts()
+    if as_json:
+        for record in frame.to_dict(orient="records"):
+            click.echo(json.dumps({k: v for k, v in record.items() if v == v},
+                                  ensure_ascii=False, default=str))
+        return
+    if frame.empty:
+        click.echo("No transcripts yet: add some with 'reltext ingest PATH'.")
+        return
+    columns = [c for c in ("transcript_id", "format", "turns", "words", "role", "wave", "site",
+                           "speakers") if c in frame.columns]
+    click.echo(table(frame[columns]))
+    click.echo(f"{len(frame)} transcripts, {int(frame['turns'].sum())} turns, "
+               f"{int(frame['words'].sum())} words.")
+
+
+@export.command("turns", context_settings=CONTEXT_SETTINGS)
+@click.option("--format", "format", type=click.Choice(TABLE_FORMATS), default="csv",
+              show_default=True, help="File format.")
+@click.option("--out", required=True, type=click.Path(), help="File to write.")
+@db_option
+def export_turns(format: str, out: str, db: str | None) -> None:
+    """All turns, one row each: transcript_id, turn_id, speaker, role, offsets, text, metadata.
+
+    \b
+    Example:
+        reltext export turns --format csv --out turns.csv
+    """
+    frame = open_project(db).turns()
+    path = write_table(frame, out, format)
+    click.echo(f"Wrote {len(frame)} turns to {path}.")
