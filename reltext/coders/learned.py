@@ -1,0 +1,216 @@
+"""The learned coder: one calibrated classifier per code, trained on the team's own coding.
+
+Each code gets a class-balanced logistic regression over the turn features of
+:mod:`reltext.coders.features`. Its decision threshold is the one that maximises Cohen's
+kappa on out-of-fold probabilities from cross-validation grouped by transcript (no
+transcript is ever split between a training and a validation fold). A code with fewer than
+``min_positives`` positive turns gets no classifier: it is listed in ``skipped_`` with the
+reason and coded by the rules.
+
+Combining with the rules (``auto``): for a code with a classifier, a turn gets the code when
+``p >= threshold`` (the classifier adds what the rules miss), and a rule match stands unless
+``p < threshold * veto_ratio`` (the classifier vetoes a match it is confident is wrong). Codes
+without a classifier keep the rules' matches.
+
+Example:
+    >>> coder = LearnedCoder(random_state=0).fit(matrix, labels, groups, codes=codes)
+    >>> probabilities = coder.predict_proba(new_matrix)
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import numpy as np
+from scipy import sparse
+from sklearn.base import BaseEstimator
+from sklearn.linear_model import LogisticRegression
+from sklearn.metrics import cohen_kappa_score, f1_score, precision_score, recall_score
+from sklearn.model_selection import GroupKFold
+from sklearn.preprocessing import normalize
+
+from ..errors import NotFittedError
+
+UNKNOWN = -1
+THRESHOLDS = np.round(np.arange(0.05, 0.96, 0.025), 3)
+
+
+class LearnedCoder(BaseEstimator):
+    """Per-code classifiers with thresholds chosen by transcript-grouped cross-validation.
+
+    Args:
+        min_positives: Fewest positive turns (seed examples not counted) a code needs.
+        C: Inverse regularisation strength of each logistic regression.
+        n_splits: Folds of the grouped cross-validation (fewer when there are fewer groups).
+        veto_ratio: A rule match is vetoed when ``p < threshold * veto_ratio``.
+        random_state: Seed for the solver and the fold assignment.
+    """
+
+    def __init__(self, *, min_positives: int = 5, C: float = 1.0, n_splits: int = 5,
+                 veto_ratio: float = 1 / 3, random_state: int | None = 0) -> None:
+        self.min_positives = min_positives
+        self.C = C
+        self.n_splits = n_splits
+        self.veto_ratio = veto_ratio
+        self.random_state = random_state
+
+    # -- fitting --------------------------------------------------------------------------
+
+    def fit(self, X: sparse.spmatrix, Y: np.ndarray, groups: Sequence[str], *,
+            codes: Sequence[str], seed: np.ndarray | None = None,
+            example_labels: Sequence[str] | None = None,
+            similarity_block: sparse.spmatrix | None = None) -> LearnedCoder:
+        """Fit one classifier per code.
+
+        Args:
+            X: Features, one row per example.
+            Y: ``(n_examples, n_codes)`` labels: 1 applies, 0 does not, -1 unknown.
+            groups: The transcript of each example; folds never split one.
+            codes: The code key of each column of ``Y``.
+            seed: True for codebook seed examples: always trained on, never validated on,
+                not counted towards ``min_positives``.
+            example_labels: How evidence names each example (``"95/1: Um, okay…"``).
+            similarity_block: The features nearest examples are found by (default ``X``).
+        """
+        X = sparse.csr_matrix(X)
+        Y = np.asarray(Y, dtype=int)
+        groups = np.asarray(groups)
+        seed = np.zeros(len(groups), dtype=bool) if seed is None else np.asarray(seed, bool)
+        labels = list(example_labels) if example_labels is not None else [
+            str(i) for i in range(X.shape[0])]
+        similar = normalize(sparse.csr_matrix(X if similarity_block is None
+                                              else similarity_block))
+        self.codes_ = list(codes)
+        self.n_features_in_ = X.shape[1]
+        self.estimators_: dict[str, LogisticRegression] = {}
+        self.thresholds_: dict[str, float] = {}
+        self.cv_scores_: dict[str, dict[str, float]] = {}
+        self.skipped_: dict[str, str] = {}
+        self.n_positives_: dict[str, int] = {}
+        self.n_negatives_: dict[str, int] = {}
+        self.examples_: dict[str, tuple[sparse.csr_matrix, list[str]]] = {}
+        for column, code in enumerate(self.codes_):
+            known = Y[:, column] != UNKNOWN
+            positives = int(((Y[:, column] == 1) & ~seed).sum())
+            self.n_positives_[code] = positives
+            self.n_negatives_[code] = int(((Y[:, column] == 0) & ~seed).sum())
+            if positives < self.min_positives:
+                self.skipped_[code] = (f"{positives} positive turn(s), fewer than "
+                                       f"{self.min_positives}: coded by the rules")
+                continue
+            if self.n_negatives_[code] == 0:
+                self.skipped_[code] = "no negative turns: coded by the rules"
+                continue
+            rows = np.flatnonzero(known)
+            threshold, scores = self._choose_threshold(
+                X[rows], Y[rows, column], groups[rows], seed[rows])
+            self.thresholds_[code] = threshold
+            self.cv_scores_[code] = scores
+            self.estimators_[code] = self._classifier().fit(X[rows], Y[rows, column])
+            positive_rows = rows[Y[rows, column] == 1]
+            self.examples_[code] = (similar[positive_rows], [labels[i] for i in positive_rows])
+        return self
+
+    def _classifier(self) -> LogisticRegression:
+        return LogisticRegression(C=self.C, class_weight="balanced", max_iter=2000,
+                                  solver="liblinear", random_state=self.random_state)
+
+    def _choose_threshold(self, X: sparse.csr_matrix, y: np.ndarray, groups: np.ndarray,
+                          seed: np.ndarray) -> tuple[float, dict[str, float]]:
+        """Out-of-fold probabilities, grouped by transcript; the kappa-best threshold."""
+        validated = ~seed
+        n_groups = len(set(groups[validated]))
+        if n_groups < 2:
+            return 0.5, {"folds": 0}
+        splitter = GroupKFold(n_splits=min(self.n_splits, n_groups))
+        out_of_fold = np.full(len(y), np.nan)
+        inner = np.flatnonzero(validated)
+        for train, test in splitter.split(inner, y[inner], groups[inner]):
+            train_rows = np.concatenate([inner[train], np.flatnonzero(seed)])
+            if len(set(y[train_rows])) < 2:
+                out_of_fold[inner[test]] = float(y[train_rows][0]) if len(train_rows) else 0.0
+                continue
+            model = self._classifier().fit(X[train_rows], y[train_rows])
+            out_of_fold[inner[test]] = model.predict_proba(X[inner[test]])[:, 1]
+        truth = y[inner]
+        probabilities = out_of_fold[inner]
+        kappas = [_kappa(truth, probabilities >= t) for t in THRESHOLDS]
+        best = int(np.nanargmax(kappas)) if not np.all(np.isnan(kappas)) else len(THRESHOLDS) // 2
+        threshold = float(THRESHOLDS[best])
+        predicted = probabilities >= threshold
+        scores = {
+            "folds": splitter.n_splits,
+            "kappa": round(float(kappas[best]), 4),
+            "precision": round(float(precision_score(truth, predicted, zero_division=0)), 4),
+            "recall": round(float(recall_score(truth, predicted, zero_division=0)), 4),
+            "f1": round(float(f1_score(truth, predicted, zero_division=0)), 4),
+        }
+        return threshold, scores
+
+    # -- predicting -----------------------------------------------------------------------
+
+    def _check_fitted(self) -> None:
+        if not hasattr(self, "estimators_"):
+            raise NotFittedError(
+                "This LearnedCoder instance is not fitted yet. Call 'fit' with appropriate "
+                "arguments before using this estimator.",
+                fix="Train a model first: reltext train --gold FILE.",
+            )
+
+    @property
+    def fitted_codes(self) -> list[str]:
+        """The codes that have a classifier (the others are left to the rules)."""
+        self._check_fitted()
+        return [code for code in self.codes_ if code in self.estimators_]
+
+    def predict_proba(self, X: sparse.spmatrix) -> np.ndarray:
+        """``(n, n_codes)`` probability that each code applies; NaN where a code has no model."""
+        self._check_fitted()
+        X = sparse.csr_matrix(X)
+        result = np.full((X.shape[0], len(self.codes_)), np.nan)
+        for column, code in enumerate(self.codes_):
+            if code in self.estimators_ and X.shape[0]:
+                result[:, column] = self.estimators_[code].predict_proba(X)[:, 1]
+        return result
+
+    def decide(self, probabilities: np.ndarray, rule_codes: Sequence[set[str]], *,
+               combine: bool) -> np.ndarray:
+        """Which codes apply, as a boolean ``(n, n_codes)`` array.
+
+        Args:
+            probabilities: From :meth:`predict_proba`.
+            rule_codes: The codes the rules coder put on each turn.
+            combine: False: a code with a classifier follows the classifier alone
+                (``learned``); True: rule matches stand unless vetoed (``auto``). Codes
+                without a classifier follow the rules either way.
+        """
+        self._check_fitted()
+        result = np.zeros(probabilities.shape, dtype=bool)
+        for column, code in enumerate(self.codes_):
+            ruled = np.array([code in codes for codes in rule_codes], dtype=bool)
+            if code not in self.estimators_:
+                result[:, column] = ruled
+                continue
+            threshold = self.thresholds_[code]
+            p = probabilities[:, column]
+            result[:, column] = p >= threshold
+            if combine:
+                result[:, column] |= ruled & (p >= threshold * self.veto_ratio)
+        return result
+
+    def nearest_examples(self, similarity_rows: sparse.spmatrix, code: str) -> list[str]:
+        """For each row, the label of the most similar positive training example of ``code``."""
+        self._check_fitted()
+        vectors, labels = self.examples_[code]
+        if not labels:
+            return [""] * similarity_rows.shape[0]
+        similarity = normalize(sparse.csr_matrix(similarity_rows)) @ vectors.T
+        best = np.asarray(similarity.argmax(axis=1)).ravel()
+        return [labels[i] for i in best]
+
+
+def _kappa(truth: np.ndarray, predicted: np.ndarray) -> float:
+    """Cohen's kappa, NaN when it is undefined (one class only on both sides)."""
+    if len(set(truth)) < 2 and len(set(predicted)) < 2:
+        return float("nan")
+    return float(cohen_kappa_score(truth, predicted))
