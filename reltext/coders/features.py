@@ -59,6 +59,7 @@ class TurnExamples:
 
     @staticmethod
     def concat(parts: Sequence[TurnExamples]) -> TurnExamples:
+        parts = [part for part in parts if len(part)] or list(parts[:1])
         with_vectors = all(part.embeddings is not None for part in parts)
         return TurnExamples(
             texts=[t for part in parts for t in part.texts],
