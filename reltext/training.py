@@ -21,6 +21,7 @@ Example:
 
 from __future__ import annotations
 
+import functools
 import json
 import logging
 import os
@@ -76,11 +77,19 @@ def choose_embedding(requested: str | None = None) -> str:
     return "minilm"
 
 
-def encode_texts(texts: Sequence[str]) -> np.ndarray:
-    """Unit-length sentence embeddings of texts that are not turns (codebook seeds)."""
+@functools.lru_cache(maxsize=4)
+def _encode_texts(texts: tuple[str, ...]) -> np.ndarray:
     vectors = embeddings.load_encoder().encode(list(texts), batch_size=64,
                                                show_progress_bar=False, convert_to_numpy=True)
     return normalize(np.asarray(vectors, dtype=np.float32).reshape(len(texts), -1))
+
+
+def encode_texts(texts: Sequence[str]) -> np.ndarray:
+    """Unit-length sentence embeddings of texts that are not turns (codebook seeds).
+
+    Kept for the process: cross-validation encodes the same seeds in every fold.
+    """
+    return _encode_texts(tuple(texts)).copy()
 
 
 def turn_vectors(store: Store, turns: Sequence[dict[str, Any]]) -> tuple[np.ndarray, np.ndarray]:
@@ -293,13 +302,13 @@ def fit_model(store: Store, data: TrainingData, *, seeds: Sequence[tuple[str, st
     """Fit the featurizer and the per-code classifiers on ``data`` (or its ``rows``)."""
     rows = np.arange(len(data.turns)) if rows is None else np.asarray(rows)
     turns = [data.turns[i] for i in rows]
-    examples, _ = build_examples(store, turns, embedding=embedding, rule_coder=rule_coder)
+    examples, ruled = build_examples(store, turns, embedding=embedding, rule_coder=rule_coder)
     return _fit_on(examples, data.labels[rows], [t["transcript_id"] for t in turns], data.codes,
-                   seeds=seeds, embedding=embedding, random_state=random_state, **coder_params)
+                   ruled=ruled, seeds=seeds, embedding=embedding, random_state=random_state, **coder_params)
 
 
 def _fit_on(examples: TurnExamples, labels: np.ndarray, groups: list[str], codes: list[str], *,
-            seeds: Sequence[tuple[str, str, int]], embedding: str, random_state: int | None,
+            ruled: list[set[str]], seeds: Sequence[tuple[str, str, int]], embedding: str, random_state: int | None,
             **coder_params: Any) -> tuple[TurnFeaturizer, LearnedCoder]:
     known_seeds = [seed for seed in seeds if seed[0] in codes]
     seed_part = seed_examples(known_seeds, embedding=embedding)
@@ -307,6 +316,9 @@ def _fit_on(examples: TurnExamples, labels: np.ndarray, groups: list[str], codes
     for row, (code, _, label) in enumerate(known_seeds):
         seed_labels[row, codes.index(code)] = label
     everything = TurnExamples.concat([examples, seed_part])
+    rule_predictions = np.array([[code in turn for code in codes]
+                                 for turn in ruled + [set()] * len(known_seeds)],
+                                dtype=bool).reshape(len(everything), len(codes))
     featurizer = TurnFeaturizer(embedding=embedding).fit(everything)
     matrix = featurizer.transform(everything)
     coder = LearnedCoder(random_state=random_state, **coder_params).fit(
@@ -315,6 +327,7 @@ def _fit_on(examples: TurnExamples, labels: np.ndarray, groups: list[str], codes
         seed=np.r_[np.zeros(len(examples), bool), np.ones(len(known_seeds), bool)],
         example_labels=everything.labels,
         similarity_block=featurizer.text_block(everything),
+        rule_predictions=rule_predictions,
     )
     return featurizer, coder
 
@@ -354,7 +367,7 @@ def cross_validate(store: Store, *, codes: Sequence[str], seeds: Sequence[tuple[
     for train, test in splitter.split(data.labels, groups=groups):
         featurizer, coder = _fit_on(
             examples.take(train), data.labels[train], list(groups[train]), data.codes,
-            seeds=seeds, embedding=embedding, random_state=random_state, **coder_params)
+            ruled=[ruled[i] for i in train], seeds=seeds, embedding=embedding, random_state=random_state, **coder_params)
         probabilities = coder.predict_proba(featurizer.transform(examples.take(test)))
         test_ruled = [ruled[i] for i in test]
         predicted["learned"][test] = coder.decide(probabilities, test_ruled, combine=False)
@@ -466,6 +479,8 @@ def train_model(store: Store, *, codes: Sequence[str], seeds: Sequence[tuple[str
         },
         "params": coder.get_params(),
         "thresholds": coder.thresholds_,
+        "auto": {code: {"mode": coder.modes_[code], "threshold": coder.auto_thresholds_[code]}
+                 for code in coder.modes_},
         "cv": coder.cv_scores_,
         "fallback_to_rules": coder.skipped_,
         "libraries": library_versions(),

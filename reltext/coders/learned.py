@@ -7,10 +7,16 @@ transcript is ever split between a training and a validation fold). A code with 
 ``min_positives`` positive turns gets no classifier: it is listed in ``skipped_`` with the
 reason and coded by the rules.
 
-Combining with the rules (``auto``): for a code with a classifier, a turn gets the code when
-``p >= threshold`` (the classifier adds what the rules miss), and a rule match stands unless
-``p < threshold * veto_ratio`` (the classifier vetoes a match it is confident is wrong). Codes
-without a classifier keep the rules' matches.
+Combining with the rules (``auto``), per code with a classifier, whichever of these scored
+the best kappa in the grouped cross-validation (the rules alone win near-ties):
+
+- ``combined``: a turn gets the code when ``p >= threshold`` (the classifier adds what the
+  rules miss), and a rule match stands unless ``p < threshold * veto_ratio`` (the
+  classifier vetoes a match it is confident is wrong; ``veto_ratio`` is 1/3);
+- ``learned``: the classifier alone;
+- ``rules``: the rules alone.
+
+Codes without a classifier keep the rules' matches.
 
 Example:
     >>> coder = LearnedCoder(random_state=0).fit(matrix, labels, groups, codes=codes)
@@ -20,6 +26,7 @@ Example:
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import Any
 
 import numpy as np
 from scipy import sparse
@@ -33,6 +40,8 @@ from ..errors import NotFittedError
 
 UNKNOWN = -1
 THRESHOLDS = np.round(np.arange(0.05, 0.96, 0.025), 3)
+# How much better than the rules alone a learned mode must score to replace them in auto.
+MODE_MARGIN = 0.02
 
 
 class LearnedCoder(BaseEstimator):
@@ -59,7 +68,8 @@ class LearnedCoder(BaseEstimator):
     def fit(self, X: sparse.spmatrix, Y: np.ndarray, groups: Sequence[str], *,
             codes: Sequence[str], seed: np.ndarray | None = None,
             example_labels: Sequence[str] | None = None,
-            similarity_block: sparse.spmatrix | None = None) -> LearnedCoder:
+            similarity_block: sparse.spmatrix | None = None,
+            rule_predictions: np.ndarray | None = None) -> LearnedCoder:
         """Fit one classifier per code.
 
         Args:
@@ -71,6 +81,8 @@ class LearnedCoder(BaseEstimator):
                 not counted towards ``min_positives``.
             example_labels: How evidence names each example (``"95/1: Um, okay…"``).
             similarity_block: The features nearest examples are found by (default ``X``).
+            rule_predictions: ``(n_examples, n_codes)`` booleans, the rules coder's codes;
+                they let cross-validation pick, per code, how ``auto`` combines.
         """
         X = sparse.csr_matrix(X)
         Y = np.asarray(Y, dtype=int)
@@ -84,11 +96,15 @@ class LearnedCoder(BaseEstimator):
         self.n_features_in_ = X.shape[1]
         self.estimators_: dict[str, LogisticRegression] = {}
         self.thresholds_: dict[str, float] = {}
+        self.auto_thresholds_: dict[str, float] = {}
+        self.modes_: dict[str, str] = {}
         self.cv_scores_: dict[str, dict[str, float]] = {}
         self.skipped_: dict[str, str] = {}
         self.n_positives_: dict[str, int] = {}
         self.n_negatives_: dict[str, int] = {}
         self.examples_: dict[str, tuple[sparse.csr_matrix, list[str]]] = {}
+        if rule_predictions is None:
+            rule_predictions = np.zeros(Y.shape, dtype=bool)
         for column, code in enumerate(self.codes_):
             known = Y[:, column] != UNKNOWN
             positives = int(((Y[:, column] == 1) & ~seed).sum())
@@ -102,9 +118,11 @@ class LearnedCoder(BaseEstimator):
                 self.skipped_[code] = "no negative turns: coded by the rules"
                 continue
             rows = np.flatnonzero(known)
-            threshold, scores = self._choose_threshold(
-                X[rows], Y[rows, column], groups[rows], seed[rows])
-            self.thresholds_[code] = threshold
+            scores = self._choose_threshold(X[rows], Y[rows, column], groups[rows], seed[rows],
+                                            np.asarray(rule_predictions[rows, column], bool))
+            self.thresholds_[code] = scores.pop("threshold")
+            self.auto_thresholds_[code] = scores.pop("auto_threshold")
+            self.modes_[code] = scores["auto_mode"]
             self.cv_scores_[code] = scores
             self.estimators_[code] = self._classifier().fit(X[rows], Y[rows, column])
             positive_rows = rows[Y[rows, column] == 1]
@@ -116,12 +134,18 @@ class LearnedCoder(BaseEstimator):
                                   solver="liblinear", random_state=self.random_state)
 
     def _choose_threshold(self, X: sparse.csr_matrix, y: np.ndarray, groups: np.ndarray,
-                          seed: np.ndarray) -> tuple[float, dict[str, float]]:
-        """Out-of-fold probabilities, grouped by transcript; the kappa-best threshold."""
+                          seed: np.ndarray, ruled: np.ndarray) -> dict[str, Any]:
+        """Out-of-fold probabilities, grouped by transcript: thresholds and the auto mode.
+
+        The learned threshold maximises kappa of ``p >= t``; the auto mode is whichever of
+        the rules alone, the classifier alone, or the two combined (with its own best
+        threshold) scores the highest kappa out of fold; the rules win ties within
+        ``MODE_MARGIN``, being the simpler account.
+        """
         validated = ~seed
         n_groups = len(set(groups[validated]))
         if n_groups < 2:
-            return 0.5, {"folds": 0}
+            return {"folds": 0, "threshold": 0.5, "auto_threshold": 0.5, "auto_mode": "combined"}
         splitter = GroupKFold(n_splits=min(self.n_splits, n_groups))
         out_of_fold = np.full(len(y), np.nan)
         inner = np.flatnonzero(validated)
@@ -133,19 +157,33 @@ class LearnedCoder(BaseEstimator):
             model = self._classifier().fit(X[train_rows], y[train_rows])
             out_of_fold[inner[test]] = model.predict_proba(X[inner[test]])[:, 1]
         truth = y[inner]
-        probabilities = out_of_fold[inner]
-        kappas = [_kappa(truth, probabilities >= t) for t in THRESHOLDS]
-        best = int(np.nanargmax(kappas)) if not np.all(np.isnan(kappas)) else len(THRESHOLDS) // 2
+        p = out_of_fold[inner]
+        rules = ruled[inner]
+        learned = np.array([_kappa(truth, p >= t) for t in THRESHOLDS])
+        combined = np.array([_kappa(truth, (p >= t) | (rules & (p >= t * self.veto_ratio)))
+                             for t in THRESHOLDS])
+        best = _best(learned)
+        best_combined = _best(combined)
         threshold = float(THRESHOLDS[best])
-        predicted = probabilities >= threshold
-        scores = {
+        predicted = p >= threshold
+        candidates = {"rules": _kappa(truth, rules), "learned": learned[best],
+                      "combined": combined[best_combined]}
+        candidates = {k: (-1.0 if np.isnan(v) else float(v)) for k, v in candidates.items()}
+        mode = max(("learned", "combined"), key=lambda k: candidates[k])
+        if candidates["rules"] >= candidates[mode] - MODE_MARGIN:
+            mode = "rules"
+        return {
             "folds": splitter.n_splits,
-            "kappa": round(float(kappas[best]), 4),
+            "threshold": threshold,
+            "auto_threshold": float(THRESHOLDS[best_combined]),
+            "auto_mode": mode,
+            "kappa": round(float(learned[best]), 4),
             "precision": round(float(precision_score(truth, predicted, zero_division=0)), 4),
             "recall": round(float(recall_score(truth, predicted, zero_division=0)), 4),
             "f1": round(float(f1_score(truth, predicted, zero_division=0)), 4),
+            "kappa_rules": round(candidates["rules"], 4),
+            "kappa_combined": round(candidates["combined"], 4),
         }
-        return threshold, scores
 
     # -- predicting -----------------------------------------------------------------------
 
@@ -181,21 +219,23 @@ class LearnedCoder(BaseEstimator):
             probabilities: From :meth:`predict_proba`.
             rule_codes: The codes the rules coder put on each turn.
             combine: False: a code with a classifier follows the classifier alone
-                (``learned``); True: rule matches stand unless vetoed (``auto``). Codes
-                without a classifier follow the rules either way.
+                (``learned``); True: each code follows its cross-validated auto mode
+                (``auto``). Codes without a classifier follow the rules either way.
         """
         self._check_fitted()
         result = np.zeros(probabilities.shape, dtype=bool)
         for column, code in enumerate(self.codes_):
             ruled = np.array([code in codes for codes in rule_codes], dtype=bool)
-            if code not in self.estimators_:
+            mode = self.modes_.get(code, "rules") if combine else "learned"
+            if code not in self.estimators_ or mode == "rules":
                 result[:, column] = ruled
                 continue
-            threshold = self.thresholds_[code]
             p = probabilities[:, column]
-            result[:, column] = p >= threshold
-            if combine:
-                result[:, column] |= ruled & (p >= threshold * self.veto_ratio)
+            if mode == "learned":
+                result[:, column] = p >= self.thresholds_[code]
+                continue
+            threshold = self.auto_thresholds_[code]
+            result[:, column] = (p >= threshold) | (ruled & (p >= threshold * self.veto_ratio))
         return result
 
     def nearest_examples(self, similarity_rows: sparse.spmatrix, code: str) -> list[str]:
@@ -207,6 +247,13 @@ class LearnedCoder(BaseEstimator):
         similarity = normalize(sparse.csr_matrix(similarity_rows)) @ vectors.T
         best = np.asarray(similarity.argmax(axis=1)).ravel()
         return [labels[i] for i in best]
+
+
+def _best(kappas: np.ndarray) -> int:
+    """Index of the highest kappa (the middle threshold when none is defined)."""
+    if np.all(np.isnan(kappas)):
+        return len(kappas) // 2
+    return int(np.nanargmax(kappas))
 
 
 def _kappa(truth: np.ndarray, predicted: np.ndarray) -> float:
