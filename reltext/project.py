@@ -19,6 +19,7 @@ from .export import codings_frame, transcripts_frame, turns_frame
 from .gold import import_codings
 from .ingest import IngestResult, find_files, ingest_files
 from .manifest import Manifest, load_manifest
+from .refi import ExportSummary, write_qdpx
 from .store import Store
 
 
@@ -98,3 +99,20 @@ class Project:
     def import_codings(self, path, *, coder: str, known_codes=None) -> dict[str, int]:
         """Add a human coder's codings from a contract codings CSV (see :mod:`reltext.gold`)."""
         return import_codings(self.store, path, coder=coder, known_codes=known_codes)
+
+    # -- exchange -----------------------------------------------------------------------
+
+    def export_qdpx(
+        self,
+        out: str | os.PathLike[str],
+        *,
+        accepted_only: bool = False,
+        coders: Sequence[str] | None = None,
+        transcript_ids: Sequence[str] | None = None,
+    ) -> ExportSummary:
+        """Write the project as a REFI-QDA ``.qdpx`` for NVivo, ATLAS.ti, MAXQDA, QualCoder.
+
+        See :func:`reltext.refi.write_qdpx`.
+        """
+        return write_qdpx(self.store, out, accepted_only=accepted_only, coders=coders,
+                          transcript_ids=transcript_ids)

@@ -8,12 +8,13 @@ import sys
 import click
 
 from ..export import TABLE_FORMATS, write_table
+from ..readers import FORMATS
 from . import CONTEXT_SETTINGS, db_option, export, main, open_project, table
 
 @main.command(context_settings=CONTEXT_SETTINGS)
 @click.argument("paths", nargs=-1, required=True, type=click.Path())
 @click.option("--format", "format", type=click.Choice(
-    ["text", "vtt", "srt", "docx", "csv", "tsv", "xlsx"]), default=None,
+    list(FORMATS)), default=None,
     help="Read every file as this format (default: detect from extension and content).")
 @click.option("--manifest", type=click.Path(), default=None,
               help="YAML or CSV file of participant ids, roles, waves, sites and speaker roles.")
@@ -23,8 +24,9 @@ def ingest(paths: tuple[str, ...], format: str | None, manifest: str | None, sil
            db: str | None) -> None:
     """Add transcripts (files or folders) to the project.
 
-    Reads speaker-labelled text, WebVTT and SRT captions, Word .docx, and turn tables
-    (CSV, TSV, .xlsx). Unchanged files are skipped; a changed file becomes a new version.
+    Reads speaker-labelled text, WebVTT and SRT captions, Word .docx, turn tables
+    (CSV, TSV, .xlsx) and REFI-QDA projects (.qdpx, .qde: their sources, codes and codings).
+    Unchanged files are skipped; a changed file becomes a new version.
 
     \b
     Example:
@@ -33,7 +35,7 @@ def ingest(paths: tuple[str, ...], format: str | None, manifest: str | None, sil
     project = open_project(db, create=True)
     total = project.count_files(paths, manifest=manifest)
     results = project.iter_ingest(paths, format=format, manifest=manifest)
-    failed = added = unchanged = versions = turns = 0
+    failed = added = unchanged = versions = turns = codings = 0
     with click.progressbar(results, length=total, label="Ingesting", file=sys.stderr,
                            hidden=silent or total < 2, show_pos=True) as bar:
         for result in bar:
@@ -43,6 +45,7 @@ def ingest(paths: tuple[str, ...], format: str | None, manifest: str | None, sil
                 failed += 1
                 click.echo(f"Error: {result.error}", err=True)
                 continue
+            codings += result.codings
             for item in result.transcripts:
                 if item.status == "unchanged":
                     unchanged += 1
@@ -54,6 +57,8 @@ def ingest(paths: tuple[str, ...], format: str | None, manifest: str | None, sil
                     versions += 1
     parts = [f"{added} transcript(s) added", f"{versions} new version(s)",
              f"{unchanged} unchanged", f"{turns} turns stored"]
+    if codings:
+        parts.append(f"{codings} codings imported")
     if failed:
         parts.append(f"{failed} file(s) failed")
     click.echo(f"Ingested {total} file(s) into {project.path}: {', '.join(parts)}.")
