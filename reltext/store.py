@@ -577,11 +577,12 @@ class Store:
 
     def turns_of(self, conn: Connection, transcript_pk: int) -> list[dict[str, Any]]:
         rows = conn.execute(
-            text("SELECT pk, turn_id, position, speaker, start_char, end_char, text FROM turns "
-                 "WHERE transcript_pk = :pk ORDER BY position"),
+            text("SELECT pk, turn_id, position, speaker, role, start_char, end_char, text, "
+                 "timestamp, end_timestamp, meta FROM turns WHERE transcript_pk = :pk "
+                 "ORDER BY position"),
             {"pk": transcript_pk},
         )
-        return [dict(row) for row in rows.mappings()]
+        return [{**row, "meta": from_json(row["meta"])} for row in rows.mappings()]
 
     def spans_on_turns(self, conn: Connection, turn_pks: Sequence[int]) -> list[dict[str, Any]]:
         """The codings and the decisions with a span on these turns: ``kind, pk, turn_pk,
@@ -627,6 +628,16 @@ class Store:
                          "WHERE pk = :pk"),
                     rows,
                 )
+
+    def compact(self) -> None:
+        """Rewrite the file without free pages or journal, so replaced text is really gone."""
+        raw = self.engine.raw_connection()
+        try:
+            raw.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+            raw.execute("VACUUM")
+            raw.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+        finally:
+            raw.close()
 
     # -- runs ---------------------------------------------------------------------------
 
