@@ -167,7 +167,7 @@ def preamble(r: Rendered) -> list[str]:
         f"Topic: {r.topic}",
         f"Source: AnnoMI transcript {r.annomi_id} ({r.mi_quality}-quality MI), "
         f"uccollab/AnnoMI, public domain. Video: {r.url}",
-        "Date: not recorded (a demonstration video published before 2022)",
+        "Recording date: not known (a demonstration video published before 2022)",
     ]
 
 
