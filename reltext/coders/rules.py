@@ -161,6 +161,7 @@ class RulesCoder:
         contexts = {self._context_names[match_id] for match_id, _, _ in self._contexts(doc)}
         found = [(match_id, start, end) for match_id, start, end in self._phrases(doc)]
         found += list(self._patterns(doc))
+        found = _drop_nested(found, self._hits)
         seen: set[tuple[str, int, int]] = set()
         for match_id, start, end in sorted(found, key=lambda m: (m[1], m[2])):
             hit = self._hits[match_id]
@@ -214,6 +215,29 @@ class RulesCoder:
         return key, confidence, note
 
 
+def _drop_nested(found: list[tuple[int, int, int]], hits: dict[int, _Hit]
+                 ) -> list[tuple[int, int, int]]:
+    """Matches less a match strictly inside a longer match of another code.
+
+    The longer phrase is the more specific reading ("trust in myself" is agency, not trust),
+    as in spaCy's span filtering. Codes of one family that locate a difficulty (the SOS codes)
+    sit beside the others and are never dropped or the cause of a drop.
+    """
+    def independent(hit: _Hit) -> bool:
+        return hit.code.requires_context is not None
+
+    kept = []
+    for match_id, start, end in found:
+        hit = hits[match_id]
+        inside = not independent(hit) and any(
+            s <= start and end <= e and (e - s) > (end - start)
+            and hits[other].code.key != hit.code.key and not independent(hits[other])
+            for other, s, e in found)
+        if not inside:
+            kept.append((match_id, start, end))
+    return kept
+
+
 def _clause_tokens_before(span: Any) -> list[Any]:
     """The tokens of the span's sentence before it, back to the nearest clause break."""
     sent_start = span.sent.start if span.doc.has_annotation("SENT_START") else 0
@@ -244,7 +268,7 @@ def is_negated(span: Any) -> tuple[bool, bool]:
             heads.append(root.head)
             if root.head.pos_ not in ("VERB", "AUX") and root.head.head is not root.head:
                 heads.append(root.head.head)
-        if root.dep_ in ("xcomp", "ccomp") and root.head is not root:
+        if root.dep_ == "xcomp" and root.head is not root:
             heads.append(root.head)
         for head in heads:
             for child in head.children:
