@@ -59,8 +59,8 @@ def review_queue(store: Store, *, n: int = 20, code: str | None = None,
         for coder in store.human_coders(conn):
             for turn_pk, turn_codes in store.coded_turn_pks(conn, coder).items():
                 human[turn_pk][coder] = turn_codes
-        decided = {(d["turn_pk"], d["code"]) for d in store.latest_decisions(conn)} | {
-            (d["turn_pk"], d["decided_code"]) for d in store.latest_decisions(conn)}
+        decided = {(d["turn_pk"], d["code"]) for d in store.training_decisions(conn)} | {
+            (d["turn_pk"], d["decided_code"]) for d in store.training_decisions(conn)}
         all_pks = [turn["turn_pk"] for turn in store.iter_turns(conn)]
         turns = store.turns_by_pk(conn, all_pks)
         rules_name = model.manifest.get("features", {}).get("rules")

@@ -541,7 +541,7 @@ class Store:
 
     # -- decisions ----------------------------------------------------------------------
 
-    def latest_decisions(self, conn: Connection) -> list[dict[str, Any]]:
+    def training_decisions(self, conn: Connection) -> list[dict[str, Any]]:
         """Each reviewed coding on a current turn with its latest decision, in decision order.
 
         Rows hold ``decision_id, verdict, decided_code`` (the code the reviewer settled on),

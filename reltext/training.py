@@ -246,7 +246,7 @@ def collect_training_data(store: Store, *, codes: Sequence[str],
                     votes[turn_pk][code].append(int(code in turn_codes))
         decided: dict[int, dict[str, int]] = defaultdict(dict)
         decision_ids = []
-        for decision in store.latest_decisions(conn):
+        for decision in store.training_decisions(conn):
             verdict = decision["verdict"]
             if verdict == Verdict.ACCEPT:
                 decided[decision["turn_pk"]][decision["code"]] = 1
