@@ -157,7 +157,7 @@ class Project:
         return {
             "codes": list(book.keys), "seeds": training.codebook_seeds(book),
             "coders": chosen or None, "embedding": embedding,
-            "rule_coder": training.rules_function(RulesCoder(book)),
+            "rule_coder": training.rules_function(RulesCoder(book), self.store),
             "rules_name": book.coder_id,
             "codebook": {"name": book.name, "version": book.version, "sha256": book.sha256,
                          "path": str(book.path)},

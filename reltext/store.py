@@ -520,6 +520,24 @@ class Store:
                 codes.add(code)
         return result
 
+    def codings_on(
+        self, conn: Connection, *, coder: str, turn_pks: Sequence[int]
+    ) -> tuple[set[int], list[dict[str, Any]]]:
+        """Which of ``turn_pks`` ``coder`` has coded, and its codings on them."""
+        coded: set[int] = set()
+        codings: list[dict[str, Any]] = []
+        for batch in chunked(sorted(set(turn_pks)), 500):
+            names = ", ".join(f":p{i}" for i in range(len(batch)))
+            params = {f"p{i}": pk for i, pk in enumerate(batch)} | {"coder": coder}
+            coded.update(conn.execute(text(
+                f"SELECT turn_pk FROM coded_turns WHERE coder = :coder AND turn_pk IN ({names})"
+            ), params).scalars())
+            codings.extend(dict(row) for row in conn.execute(text(
+                "SELECT turn_pk, code, start_char, end_char, confidence, evidence, origin "
+                f"FROM codings WHERE coder = :coder AND turn_pk IN ({names}) ORDER BY pk"
+            ), params).mappings())
+        return coded, codings
+
     def turns_by_pk(self, conn: Connection, turn_pks: Sequence[int]) -> dict[int, dict[str, Any]]:
         """Turns with their transcript id and the text of the turn before (``""`` if first)."""
         result: dict[int, dict[str, Any]] = {}

@@ -26,6 +26,7 @@ import json
 import logging
 import os
 import platform
+import re
 import shutil
 import tempfile
 from collections import Counter, defaultdict
@@ -92,6 +93,34 @@ def encode_texts(texts: Sequence[str]) -> np.ndarray:
     return _encode_texts(tuple(texts)).copy()
 
 
+SENTENCE_END = re.compile(r"(?<=[.!?])\s+")
+
+
+def sentence_spans(text: str) -> list[tuple[int, int]]:
+    """Half-open offsets of the sentences of a turn (the whole turn when it has one)."""
+    spans, start = [], 0
+    for match in SENTENCE_END.finditer(text):
+        if text[start:match.start()].strip():
+            spans.append((start, match.start()))
+        start = match.end()
+    if text[start:].strip() or not spans:
+        spans.append((start, len(text)))
+    return spans
+
+
+def sentence_vectors(store: Store, turns: Sequence[dict[str, Any]]) -> list[np.ndarray]:
+    """Unit embeddings of each turn's sentences, from the project's embedding cache."""
+    keyed = [((t["turn_pk"], start, end), t["text"][start:end])
+             for t in turns for start, end in sentence_spans(t["text"])]
+    vectors = normalize(embeddings.embed_spans(store, keyed)) if keyed else np.zeros((0, 0))
+    result, row = [], 0
+    for turn in turns:
+        count = len(sentence_spans(turn["text"]))
+        result.append(vectors[row:row + count])
+        row += count
+    return result
+
+
 def turn_vectors(store: Store, turns: Sequence[dict[str, Any]]) -> tuple[np.ndarray, np.ndarray]:
     """Unit embeddings of each turn and of the turn before it (zeros for a first turn).
 
@@ -141,15 +170,27 @@ def codebook_seeds(codebook: Any) -> list[tuple[str, str, int]]:
     return seeds
 
 
-def rules_function(rules_coder: Any) -> RuleCoder:
-    """Adapt a rules coder (``code(TurnInput...) -> CodeMatch...``) to turn dicts."""
+def rules_function(rules_coder: Any, store: Store | None = None) -> RuleCoder:
+    """Adapt a rules coder (``code(TurnInput...) -> CodeMatch...``) to turn dicts.
+
+    With ``store``, turns the rules coder has already coded in the project (under its
+    ``coder_id``) are read from there, and only the others run through spaCy.
+    """
     from .coders import TurnInput
 
-    def code(turns: Sequence[dict[str, Any]]) -> list[dict[str, Any]]:
+    def run(turns: Sequence[dict[str, Any]]) -> list[dict[str, Any]]:
         items = [TurnInput(str(t["turn_pk"]), t["text"], t.get("role") or "") for t in turns]
         return [{"turn_pk": int(m.key), "code": m.code, "start_char": m.start_char,
                  "end_char": m.end_char, "confidence": m.confidence, "evidence": m.evidence,
                  "origin": Origin.RULE.value} for m in rules_coder.code(items)]
+
+    def code(turns: Sequence[dict[str, Any]]) -> list[dict[str, Any]]:
+        if store is None:
+            return run(turns)
+        with store.read() as conn:
+            coded, stored = store.codings_on(conn, coder=rules_coder.coder_id,
+                                             turn_pks=[t["turn_pk"] for t in turns])
+        return stored + run([t for t in turns if t["turn_pk"] not in coded])
 
     return code
 
@@ -175,6 +216,7 @@ def build_examples(store: Store, turns: Sequence[dict[str, Any]], *, embedding: 
     )
     if embedding == "minilm":
         examples.embeddings, examples.previous_embeddings = turn_vectors(store, turns)
+        examples.sentence_embeddings = sentence_vectors(store, turns)
     ruled = [{c["code"] for c in rule_codings[t["turn_pk"]]} for t in turns]
     return examples, ruled
 
@@ -187,9 +229,13 @@ def seed_examples(seeds: Sequence[tuple[str, str, int]], *, embedding: str) -> T
         rule_keys=[frozenset()] * len(texts),
         labels=[f"codebook {code}: {_snippet(text)}" for code, text, _ in seeds],
     )
+    positives = np.cumsum([label == 1 for _, _, label in seeds]) - 1
+    examples.seed_rows = [int(positives[i]) if seeds[i][2] == 1 else -1
+                          for i in range(len(seeds))]
     if embedding == "minilm" and texts:
         examples.embeddings = encode_texts(texts)
         examples.previous_embeddings = np.zeros_like(examples.embeddings)
+        examples.sentence_embeddings = [row[None, :] for row in examples.embeddings]
     return examples
 
 
@@ -319,7 +365,12 @@ def _fit_on(examples: TurnExamples, labels: np.ndarray, groups: list[str], codes
     rule_predictions = np.array([[code in turn for code in codes]
                                  for turn in ruled + [set()] * len(known_seeds)],
                                 dtype=bool).reshape(len(everything), len(codes))
-    featurizer = TurnFeaturizer(embedding=embedding).fit(everything)
+    positive = [i for i, (_, _, label) in enumerate(known_seeds) if label == 1]
+    featurizer = TurnFeaturizer(embedding=embedding).fit(
+        everything,
+        prototypes=(seed_part.embeddings[positive] if seed_part.embeddings is not None
+                    and positive else None),
+        prototype_codes=[known_seeds[i][0] for i in positive])
     matrix = featurizer.transform(everything)
     coder = LearnedCoder(random_state=random_state, **coder_params).fit(
         matrix, np.vstack([labels, seed_labels]),
@@ -568,7 +619,7 @@ class LearnedTurnCoder:
         self.store = Store.open(db, create=False)
         self.model = load_model(self.store, model_id)
         self.combine = combine
-        self.rule_coder = rules_function(RulesCoder(load_codebook(codebook)))
+        self.rule_coder = rules_function(RulesCoder(load_codebook(codebook)), self.store)
 
     @property
     def coder_name(self) -> str:

@@ -86,8 +86,4 @@ def table(frame) -> str:
 
 
 # Each module registers its commands on import.
-<<<<<<< HEAD
-from . import codings, corpus, learning  # noqa: E402, F401
-=======
-from . import codings, corpus, exchange, privacy  # noqa: E402, F401
->>>>>>> main
+from . import codings, corpus, exchange, learning, privacy  # noqa: E402, F401

@@ -1,10 +1,13 @@
 """Features of a turn for the learned coder: what it says, who says it, and what the rules saw.
 
 A turn becomes one sparse row: its sentence embedding (all-MiniLM-L6-v2) and, weighted
-down, the embedding of the turn before it (codes are read in context); one column per code
-and per pattern family the rules coder matched on it; and one column per speaker role. When
-the embedding extra is not installed, TF-IDF word and bigram weights fitted on the training
-turns stand in for the embeddings.
+down, the embedding of the turn before it (codes are read in context); for each code, the
+highest cosine similarity between any sentence of the turn and any of the code's codebook
+examples (a code is often carried by one sentence of a long turn, and the codebook's
+examples say what it looks like); one column per code and per rule the rules coder matched
+on it; and one column per speaker role. When the embedding extra is not installed, TF-IDF
+word and bigram weights fitted on the training turns stand in for the embeddings and the
+similarities are left out.
 
 Example:
     >>> featurizer = TurnFeaturizer(embedding="tfidf").fit(examples)
@@ -40,6 +43,8 @@ class TurnExamples:
     embeddings: np.ndarray | None = None
     previous_embeddings: np.ndarray | None = None
     labels: list[str] = field(default_factory=list)
+    sentence_embeddings: list[np.ndarray] | None = None
+    seed_rows: list[int] = field(default_factory=list)
 
     def __len__(self) -> int:
         return len(self.texts)
@@ -55,6 +60,9 @@ class TurnExamples:
             previous_embeddings=(None if self.previous_embeddings is None
                                  else self.previous_embeddings[rows]),
             labels=pick(self.labels) if self.labels else [],
+            sentence_embeddings=(None if self.sentence_embeddings is None
+                                 else pick(self.sentence_embeddings)),
+            seed_rows=pick(self.seed_rows) if self.seed_rows else [],
         )
 
     @staticmethod
@@ -70,6 +78,10 @@ class TurnExamples:
             previous_embeddings=(np.vstack([p.previous_embeddings for p in parts])
                                  if with_vectors else None),
             labels=[label for part in parts for label in part.labels],
+            sentence_embeddings=([v for p in parts for v in p.sentence_embeddings]
+                                 if all(p.sentence_embeddings is not None for p in parts)
+                                 else None),
+            seed_rows=[r for part in parts for r in (part.seed_rows or [-1] * len(part))],
         )
 
 
@@ -81,15 +93,26 @@ class TurnFeaturizer(BaseEstimator):
         context_weight: Weight of the previous turn's embedding (or TF-IDF row) beside the
             turn's own; 0 leaves context out.
         rule_weight: Weight of the rules coder's one-hot columns.
+        similarity_weight: Weight of the per-code example similarities.
     """
 
     def __init__(self, *, embedding: str = "minilm", context_weight: float = 0.5,
-                 rule_weight: float = 1.0) -> None:
+                 rule_weight: float = 1.0, similarity_weight: float = 1.0) -> None:
         self.embedding = embedding
         self.context_weight = context_weight
         self.rule_weight = rule_weight
+        self.similarity_weight = similarity_weight
 
-    def fit(self, examples: TurnExamples) -> TurnFeaturizer:
+    def fit(self, examples: TurnExamples, *, prototypes: np.ndarray | None = None,
+            prototype_codes: Sequence[str] = ()) -> TurnFeaturizer:
+        """Learn the vocabularies; ``prototypes`` are unit embeddings of codebook examples.
+
+        Args:
+            examples: The training examples.
+            prototypes: ``(n, dims)`` embeddings of the codebook's positive seed texts, in
+                the order the seed examples come in ``examples`` (``seed_rows`` index them).
+            prototype_codes: The code of each prototype.
+        """
         if self.embedding not in EMBEDDINGS:
             raise ValueError(f"embedding must be one of {EMBEDDINGS}, got {self.embedding!r}")
         self.rule_vocabulary_ = sorted({key for keys in examples.rule_keys for key in keys})
@@ -102,7 +125,36 @@ class TurnFeaturizer(BaseEstimator):
             if examples.embeddings is None:
                 raise ValueError("the minilm featurizer needs examples with embeddings")
             self.n_text_features_ = examples.embeddings.shape[1]
+        has_prototypes = (self.embedding == "minilm" and prototypes is not None
+                          and len(prototype_codes) > 0)
+        self.prototypes_ = prototypes if has_prototypes else None
+        self.prototype_codes_ = sorted(set(prototype_codes)) if has_prototypes else []
+        self.prototype_index_ = [self.prototype_codes_.index(c) for c in prototype_codes] \
+            if has_prototypes else []
         return self
+
+    def similarities(self, examples: TurnExamples) -> sparse.csr_matrix:
+        """Per code, the best cosine between a sentence of the turn and one of its examples.
+
+        A seed example is not compared with itself.
+        """
+        check_is_fitted(self, "n_text_features_")
+        n_codes = len(self.prototype_codes_)
+        if self.prototypes_ is None or examples.sentence_embeddings is None:
+            return sparse.csr_matrix((len(examples), n_codes))
+        code_of = np.asarray(self.prototype_index_)
+        result = np.zeros((len(examples), n_codes))
+        seed_rows = examples.seed_rows or [-1] * len(examples)
+        for row, sentences in enumerate(examples.sentence_embeddings):
+            if not len(sentences):
+                continue
+            best = (sentences @ self.prototypes_.T).max(axis=0)
+            if seed_rows[row] >= 0:
+                best[seed_rows[row]] = -1.0
+            per_code = np.full(n_codes, -1.0)
+            np.maximum.at(per_code, code_of, best)
+            result[row] = np.clip(per_code, 0.0, None)
+        return sparse.csr_matrix(result * self.similarity_weight)
 
     def text_block(self, examples: TurnExamples) -> sparse.csr_matrix:
         """The part of the features that stands for the turn's own words (for similarity)."""
@@ -136,5 +188,5 @@ class TurnFeaturizer(BaseEstimator):
             (np.ones(len(role_rows)), ([r for r, _ in role_rows], [c for _, c in role_rows])),
             shape=(len(examples), len(self.roles_)),
         )
-        blocks = [own, previous * self.context_weight, rules, roles]
+        blocks = [own, previous * self.context_weight, self.similarities(examples), rules, roles]
         return sparse.hstack(blocks, format="csr")
