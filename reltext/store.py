@@ -496,6 +496,55 @@ class Store:
         )
         return [dict(row) for row in rows.mappings()]
 
+    # -- codebooks ----------------------------------------------------------------------
+
+    def add_codebook(self, conn: Connection, codebook: Any, content: str) -> int:
+        """Record a codebook (and its codes) once per name, version and content hash."""
+        existing = conn.execute(
+            text("SELECT pk FROM codebooks WHERE name = :name AND version = :version "
+                 "AND content_hash = :hash"),
+            {"name": codebook.name, "version": codebook.version, "hash": codebook.sha256},
+        ).scalar()
+        if existing is not None:
+            conn.execute(text("UPDATE codebooks SET loaded_at = :at, source = :source "
+                              "WHERE pk = :pk"),
+                         {"at": now_iso(), "source": codebook.path, "pk": existing})
+            return int(existing)
+        pk = conn.execute(
+            text("INSERT INTO codebooks (name, version, content_hash, source, content, "
+                 "loaded_at) VALUES (:name, :version, :hash, :source, :content, :at) "
+                 "RETURNING pk"),
+            {"name": codebook.name, "version": codebook.version, "hash": codebook.sha256,
+             "source": codebook.path, "content": content, "at": now_iso()},
+        ).scalar_one()
+        conn.execute(
+            text("INSERT INTO codes (codebook_pk, key, name, parent, family, polarity, colour, "
+                 "definition) VALUES (:pk, :key, :name, :parent, :family, :polarity, :colour, "
+                 ":definition)"),
+            [{"pk": pk, "key": c.key, "name": c.name, "parent": c.parent, "family": c.family,
+              "polarity": c.polarity, "colour": c.colour, "definition": c.definition}
+             for c in codebook.codes],
+        )
+        return int(pk)
+
+    def latest_codebook(self, conn: Connection) -> dict[str, Any] | None:
+        """The codebook most recently used in the project (``source``, ``content``, ...)."""
+        row = conn.execute(
+            text("SELECT name, version, content_hash, source, content FROM codebooks "
+                 "ORDER BY loaded_at DESC, pk DESC LIMIT 1")
+        ).mappings().first()
+        return dict(row) if row else None
+
+    def find_codebook(self, conn: Connection, *, name: str, version: str
+                      ) -> dict[str, Any] | None:
+        """The latest recorded codebook of this name and version."""
+        row = conn.execute(
+            text("SELECT name, version, content_hash, source, content FROM codebooks "
+                 "WHERE name = :name AND version = :version ORDER BY pk DESC LIMIT 1"),
+            {"name": name, "version": version},
+        ).mappings().first()
+        return dict(row) if row else None
+
     # -- runs ---------------------------------------------------------------------------
 
     def start_run(
