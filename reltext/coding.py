@@ -51,8 +51,9 @@ def resolve_codebook(store: Store, path: str | Path | None) -> Codebook:
         return load_codebook(path)
     with store.read() as conn:
         recorded = store.latest_codebook(conn)
-    if recorded is not None and Path(recorded["source"]).is_file():
-        codebook = load_codebook(recorded["source"])
+    source = Path(recorded["source"]) if recorded is not None and recorded["source"] else None
+    if source is not None and source.suffix in (".yaml", ".yml") and source.is_file():
+        codebook = load_codebook(source)
         if codebook.sha256 == recorded["content_hash"]:
             return codebook
     return load_codebook(DEFAULT_CODEBOOK)
@@ -90,7 +91,12 @@ def code_project(
     codebook = resolve_codebook(store, codebook_path)
     content = Path(codebook.path).read_text(encoding="utf-8")
     with store.write() as conn:
-        store.add_codebook(conn, codebook, content)
+        store.add_codebook(
+            conn, name=codebook.name, version=codebook.version, content_hash=codebook.sha256,
+            source=codebook.path, content=content,
+            codes=[{"key": c.key, "name": c.name, "parent": c.parent, "family": c.family,
+                    "polarity": c.polarity, "colour": c.colour, "definition": c.definition}
+                   for c in codebook.codes])
     import spacy
 
     from .coders.rules import UNUSED_COMPONENTS
