@@ -349,9 +349,9 @@ def _validate_token_patterns(codes: Sequence[CodeDef], *, path: str | Path) -> N
         try:
             matcher.add(rule.rule_id, [list(rule.pattern or ())])
         except MatchPatternError as error:
-            detail = " ".join(str(error).split())
-            detail = detail.split("Invalid token patterns for key")[-1]
-            detail = re.sub(r"^ '[^']*': ", "", detail)
+            problems = [line.strip()[2:] for line in str(error).splitlines()
+                        if line.strip().startswith("- [")]
+            detail = "; ".join(problems) or " ".join(str(error).split())
             raise CodebookError(f"invalid token pattern ({detail})", path=path,
                                 code_key=code.key, pattern_index=rule.index,
                                 fix="Use spaCy Matcher token attributes such as LEMMA, LOWER, "
