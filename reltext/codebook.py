@@ -599,6 +599,13 @@ def codebook_to_yaml(codebook: Codebook) -> str:
         for attr in ("include", "exclude", "examples", "counter_examples"):
             if getattr(code, attr):
                 entry[attr] = list(getattr(code, attr))
+        defaults = CodeDef(key="", name="", family="", definition="", polarity="neutral",
+                           colour="#000000")
+        for attr in ("roles", "negation", "flip_to", "hypothetical", "hypothetical_to",
+                     "question", "requires_context", "confidence"):
+            value = getattr(code, attr)
+            if value != getattr(defaults, attr):
+                entry[attr] = list(value) if isinstance(value, tuple) else value
         if code.phrases:
             entry["phrases"] = [_rule_data(r) for r in code.phrases]
         if code.token_patterns:

@@ -90,3 +90,26 @@ def test_agreement_evaluate_has_the_contract_shape():
         2, 1, 0.0, 0.0)
     assert set(result["macro"]) == {"precision", "recall", "f1", "kappa"}
     assert result["macro"]["f1"] == pytest.approx((1.0 + 0.0) / 2)
+
+
+def test_agreement_reproduces_the_gold_inter_coder_kappas():
+    from pathlib import Path
+
+    from reltext.gold import read_codings_csv
+
+    gold = Path(__file__).resolve().parent.parent.parent / "shared" / "gold"
+    if not (gold / "dev-coder-A.csv").exists():
+        pytest.skip("the shared gold files are not here")
+    first = read_codings_csv(gold / "dev-coder-A.csv")
+    second = read_codings_csv(gold / "dev-coder-B.csv")
+    result = agreement(first, second, list(README_KAPPA))
+    assert result["units"] == 491
+    for code, kappa in README_KAPPA.items():
+        assert round(result["codes"][code]["kappa"], 2) == kappa, code
+    assert round(result["macro"]["kappa"], 2) == 0.87
+
+
+README_KAPPA = {"trust": 0.87, "mistrust": 0.91, "hope": 0.95, "hopelessness": 0.93,
+                "stigma": 0.86, "connection": 0.92, "isolation": 0.66, "agency": 0.89,
+                "empowerment": 0.81, "disempowerment": 0.90, "reflexivity": 0.91,
+                "locus_self": 0.91, "locus_other": 0.77, "locus_situation": 0.92}

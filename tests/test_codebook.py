@@ -190,3 +190,17 @@ def test_codebook_invalid_qdc_is_a_codebook_error(tmp_path):
     path.write_text('<CodeBook xmlns="urn:QDA-XML:codebook:1.0"><Codes/></CodeBook>')
     with pytest.raises(CodebookError, match="not a valid REFI-QDA codebook"):
         codebook_from_qdc(path)
+
+
+def test_codebook_yaml_round_trip_keeps_rules_and_settings(tmp_path, relational_codebook):
+    path = tmp_path / "again.yaml"
+    path.write_text(codebook_to_yaml(relational_codebook), encoding="utf-8")
+    again = load_codebook(path)
+    for original, read in zip(relational_codebook.codes, again.codes):
+        assert read.rules == original.rules
+        assert (read.negation, read.flip_to, read.hypothetical, read.question,
+                read.requires_context, read.roles) == (
+            original.negation, original.flip_to, original.hypothetical, original.question,
+            original.requires_context, original.roles)
+    assert again.role_groups == relational_codebook.role_groups
+    assert again.contexts == relational_codebook.contexts

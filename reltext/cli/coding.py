@@ -44,26 +44,22 @@ def code(codebook_path: str | None, coder: str, pipeline: str, workers: int, bat
     project = open_project(db)
     progress = code_project(project.store, codebook_path=codebook_path, coder=coder,
                             pipeline=pipeline, workers=workers, batch_size=batch_size)
-    last = None
     first = next(progress, None)
     if first is None:
         click.echo("Nothing to code: every turn is coded by this coder and codebook version.")
         return
-    with click.progressbar(length=first.turns_total, label="Coding turns",
-                           file=None if not silent else open_null()) as bar:
-        bar.update(first.turns_done)
-        last = first
-        for step in progress:
-            bar.update(step.turns_done - last.turns_done)
-            last = step
+    last = first
+    if silent:
+        for last in progress:
+            pass
+    else:
+        with click.progressbar(length=first.turns_total, label="Coding turns") as bar:
+            bar.update(first.turns_done)
+            for step in progress:
+                bar.update(step.turns_done - last.turns_done)
+                last = step
     click.echo(f"Coded {last.turns_done} turns ({last.words} words) with {last.codings} "
                f"codings in {last.seconds:.1f} s; run {last.run_id}.")
-
-
-def open_null():
-    import os
-
-    return open(os.devnull, "w")
 
 
 @main.command("evaluate", context_settings=CONTEXT_SETTINGS)
