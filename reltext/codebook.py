@@ -349,9 +349,9 @@ def _validate_token_patterns(codes: Sequence[CodeDef], *, path: str | Path) -> N
         try:
             matcher.add(rule.rule_id, [list(rule.pattern or ())])
         except MatchPatternError as error:
-            detail = " ".join(str(error).split())
-            detail = detail.split("Invalid token patterns for key")[-1]
-            detail = re.sub(r"^ '[^']*': ", "", detail)
+            problems = [line.strip()[2:] for line in str(error).splitlines()
+                        if line.strip().startswith("- [")]
+            detail = "; ".join(problems) or " ".join(str(error).split())
             raise CodebookError(f"invalid token pattern ({detail})", path=path,
                                 code_key=code.key, pattern_index=rule.index,
                                 fix="Use spaCy Matcher token attributes such as LEMMA, LOWER, "
@@ -599,6 +599,13 @@ def codebook_to_yaml(codebook: Codebook) -> str:
         for attr in ("include", "exclude", "examples", "counter_examples"):
             if getattr(code, attr):
                 entry[attr] = list(getattr(code, attr))
+        defaults = CodeDef(key="", name="", family="", definition="", polarity="neutral",
+                           colour="#000000")
+        for attr in ("roles", "negation", "flip_to", "hypothetical", "hypothetical_to",
+                     "question", "requires_context", "confidence"):
+            value = getattr(code, attr)
+            if value != getattr(defaults, attr):
+                entry[attr] = list(value) if isinstance(value, tuple) else value
         if code.phrases:
             entry["phrases"] = [_rule_data(r) for r in code.phrases]
         if code.token_patterns:

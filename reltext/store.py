@@ -744,6 +744,24 @@ class Store:
         finally:
             raw.close()
 
+    def latest_codebook(self, conn: Connection) -> dict[str, Any] | None:
+        """The codebook most recently used in the project (``source``, ``content``, ...)."""
+        row = conn.execute(
+            text("SELECT name, version, content_hash, source, content FROM codebooks "
+                 "ORDER BY pk DESC LIMIT 1")
+        ).mappings().first()
+        return dict(row) if row else None
+
+    def find_codebook(self, conn: Connection, *, name: str, version: str
+                      ) -> dict[str, Any] | None:
+        """The latest recorded codebook of this name and version."""
+        row = conn.execute(
+            text("SELECT name, version, content_hash, source, content FROM codebooks "
+                 "WHERE name = :name AND version = :version ORDER BY pk DESC LIMIT 1"),
+            {"name": name, "version": version},
+        ).mappings().first()
+        return dict(row) if row else None
+
     # -- runs ---------------------------------------------------------------------------
 
     def start_run(

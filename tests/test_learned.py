@@ -185,6 +185,18 @@ def test_cli_train_models_queue(run_cli, small_gold):
     assert "Trained model" in result.output and "agency" in result.output
     result = run_cli("models")
     assert result.exit_code == 0 and "tfidf" in result.output
+    model_id = result.output.splitlines()[2].split()[0]
+    result = run_cli("code", "--coder", "auto")
+    assert result.exit_code == 0, result.output
+    result = run_cli("code", "--coder", "learned")
+    assert result.exit_code == 0, result.output
+    result = run_cli("coders")
+    assert f"auto:{model_id}" in result.output and f"learned:{model_id}" in result.output
+    report = Path(codes).with_name("report.json")
+    result = run_cli("evaluate", "--gold", str(codes), "--coder", f"learned:{model_id}",
+                     "--json", str(report))
+    assert result.exit_code == 0, result.output
+    assert json.loads(report.read_text())["coder"] == f"learned:{model_id}"
     result = run_cli("queue", "--n", "3")
     assert result.exit_code == 0 and "Nothing to review" in result.output
     result = run_cli("queue", "--code", "nonsense")

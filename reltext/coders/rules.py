@@ -94,10 +94,18 @@ class RulesCoder:
         self._contexts = PhraseMatcher(vocab, attr="LEMMA")
         self._hits: dict[int, _Hit] = {}
         self._context_names: dict[int, str] = {}
+        phrase_rules = [(code, rule) for code in self.codebook.codes for rule in code.phrases]
+        read = self._read_phrases([rule.phrase or "" for _, rule in phrase_rules])
+        for (code, rule), as_read in zip(phrase_rules, read):
+            written = self._lemma_doc(rule.phrase or "")
+            docs = [written]
+            # Only for phrases of several words: a single word is written in the exact form
+            # meant ("feeling", "worried"), and its bare lemma would match far more.
+            if len(written) > 1 and [t.lemma_ for t in as_read] != [t.lemma_ for t in written]:
+                docs.append(as_read)
+            self._phrases.add(rule.rule_id, docs)
+            self._hits[vocab.strings[rule.rule_id]] = _Hit(code, rule)
         for code in self.codebook.codes:
-            for rule in code.phrases:
-                self._phrases.add(rule.rule_id, [self._lemma_doc(rule.phrase or "")])
-                self._hits[vocab.strings[rule.rule_id]] = _Hit(code, rule)
             for rule in code.token_patterns:
                 self._check_pattern(code, rule)
                 self._patterns.add(rule.rule_id, [list(rule.pattern or ())])
@@ -106,6 +114,13 @@ class RulesCoder:
             label = f"context:{name}"
             self._contexts.add(label, [self._lemma_doc(p) for p in phrases])
             self._context_names[vocab.strings[label]] = name
+
+    def _read_phrases(self, phrases: list[str]) -> list[Any]:
+        # A phrase written in a surface form ("relied on", "you'd like to") is also matched by
+        # its lemmas as the pipeline reads them; the parser adds nothing to lemmas.
+        parser = [name for name in ("parser",) if name in self.nlp.pipe_names]
+        with self.nlp.select_pipes(disable=parser):
+            return list(self.nlp.pipe(phrases, batch_size=256))
 
     def _lemma_doc(self, phrase: str) -> Any:
         # Phrases are written in lemma form, so each token's lemma is the token as written.
@@ -287,7 +302,20 @@ def is_negated(span: Any) -> tuple[bool, bool]:
 
 
 def is_hypothetical(span: Any) -> bool:
-    """Whether a match sits in a conditional or imagined clause ("if ...", "what if ...")."""
+    """Whether a match sits in a conditional or imagined clause ("if ...", "what if ...").
+
+    Either a conditional cue or modal precedes it in its clause, or (from the parse) the verb
+    it hangs from has an "if"/"unless" clause: "if I stopped, she'd be okay".
+    """
+    if span.doc.has_annotation("DEP"):
+        verb = span.root
+        while verb.pos_ not in ("VERB", "AUX") and verb.head is not verb:
+            verb = verb.head
+        for child in verb.children:
+            if child.dep_ == "advcl" and any(
+                    mark.dep_ == "mark" and mark.lower_ in ("if", "unless")
+                    for mark in child.children):
+                return True
     tokens = _clause_tokens_before(span)
     for token in tokens:
         if token.lower_ in HYPOTHETICAL_CUES:
