@@ -202,6 +202,18 @@ class InteractantExtractor:
         return sorted(found, key=lambda item: item.start_char)
 
 
+def cached_extractor(lexicon: str | Path | None = None) -> InteractantExtractor:
+    """An extractor for this lexicon file, built once per process while the file is unchanged."""
+    path = Path(lexicon) if lexicon is not None else default_lexicon_path()
+    modified = path.stat().st_mtime_ns if path.is_file() else 0
+    return _cached_extractor(str(path.resolve()), modified)
+
+
+@lru_cache(maxsize=4)
+def _cached_extractor(path: str, _modified: int) -> InteractantExtractor:
+    return InteractantExtractor(path)
+
+
 def _lower_lemmas(doc: Any) -> Any:
     # Lemmas of capitalised words keep their case ("Mum" at a sentence start); matching
     # on lower-cased lemmas makes "Mum", "mum" and "mums" one interactant.

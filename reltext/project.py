@@ -135,10 +135,10 @@ class Project:
             lexicon: An interactants lexicon file; the bundled one when None.
             progress: Wraps the per-turn extraction: ``progress(items, length, label)``.
         """
-        from .interactants import InteractantExtractor, interactants_frame
+        from .interactants import cached_extractor, interactants_frame
 
         turns = self.coded_turns(coder) if turns is None else turns
-        extractor = InteractantExtractor(lexicon)
+        extractor = cached_extractor(lexicon)
         found: Iterable[Any] = extractor.iter_extract(turns["text"].astype(str))
         if progress is not None:
             found = progress(found, len(turns), "Finding interactants")
