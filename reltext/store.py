@@ -403,26 +403,42 @@ class Store:
             ).rowcount
         return removed
 
-    def iter_uncoded_turns(
-        self, conn: Connection, *, coder: str, batch_size: int = 2000
-    ) -> Iterator[list[dict[str, Any]]]:
-        """Batches of current turns that ``coder`` has not coded yet, in corpus order."""
-        last_pk = 0
-        while True:
-            rows = conn.execute(
-                text(
-                    "SELECT u.pk AS turn_pk, t.transcript_id, u.turn_id, u.speaker, u.role, "
-                    "u.text FROM turns u JOIN transcripts t ON t.pk = u.transcript_pk "
-                    "WHERE t.is_current = 1 AND u.pk > :last AND NOT EXISTS (SELECT 1 FROM "
-                    "coded_turns c WHERE c.coder = :coder AND c.turn_pk = u.pk) "
-                    "ORDER BY u.pk LIMIT :limit"
-                ),
-                {"last": last_pk, "coder": coder, "limit": batch_size},
-            ).mappings().all()
-            if not rows:
-                return
-            yield [dict(row) for row in rows]
-            last_pk = rows[-1]["turn_pk"]
+    def count_uncoded_turns(self, conn: Connection, *, coder: str) -> int:
+        return conn.execute(
+            text(
+                "SELECT COUNT(*) FROM turns u JOIN transcripts t ON t.pk = u.transcript_pk "
+                "WHERE t.is_current = 1 AND NOT EXISTS (SELECT 1 FROM coded_turns c "
+                "WHERE c.coder = :coder AND c.turn_pk = u.pk)"
+            ),
+            {"coder": coder},
+        ).scalar_one()
+
+    def uncoded_turns_after(
+        self, conn: Connection, *, coder: str, after: int, limit: int
+    ) -> list[dict[str, Any]]:
+        """Up to ``limit`` current turns past ``turn_pk`` ``after`` that ``coder`` has not coded."""
+        rows = conn.execute(
+            text(
+                "SELECT u.pk AS turn_pk, t.transcript_id, u.turn_id, u.speaker, u.role, u.text "
+                "FROM turns u JOIN transcripts t ON t.pk = u.transcript_pk "
+                "WHERE t.is_current = 1 AND u.pk > :after AND NOT EXISTS (SELECT 1 FROM "
+                "coded_turns c WHERE c.coder = :coder AND c.turn_pk = u.pk) "
+                "ORDER BY u.pk LIMIT :limit"
+            ),
+            {"after": after, "coder": coder, "limit": limit},
+        ).mappings()
+        return [dict(row) for row in rows]
+
+    def uncoded_among(self, conn: Connection, turn_pks: Sequence[int], *, coder: str) -> set[int]:
+        """Those of ``turn_pks`` that ``coder`` has not coded."""
+        coded: set[int] = set()
+        for batch in chunked(turn_pks, 500):
+            names = ", ".join(f":p{i}" for i in range(len(batch)))
+            params = {f"p{i}": pk for i, pk in enumerate(batch)} | {"coder": coder}
+            coded.update(conn.execute(
+                text(f"SELECT turn_pk FROM coded_turns WHERE coder = :coder "
+                     f"AND turn_pk IN ({names})"), params).scalars())
+        return set(turn_pks) - coded
 
     def iter_codings(
         self, conn: Connection, *, coder: str | None = None, transcript_ids: Sequence[str] | None = None
@@ -520,6 +536,16 @@ class Store:
         pk, run_id = self.start_run(conn, kind=kind, coder=coder, manifest=manifest)
         self.finish_run(conn, pk, status=status)
         return run_id
+
+    def mark_interrupted_runs(self, conn: Connection, *, kind: str, coder: str) -> list[str]:
+        """Mark runs of this kind and coder left ``running`` by a killed process; their ids."""
+        ids = list(conn.execute(
+            text("SELECT run_id FROM runs WHERE kind = :kind AND coder = :coder "
+                 "AND status = 'running'"), {"kind": kind, "coder": coder}).scalars())
+        conn.execute(
+            text("UPDATE runs SET status = 'interrupted' WHERE kind = :kind AND coder = :coder "
+                 "AND status = 'running'"), {"kind": kind, "coder": coder})
+        return ids
 
     def list_runs(self, conn: Connection, *, kind: str | None = None) -> list[dict[str, Any]]:
         sql = ("SELECT run_id, kind, coder, status, manifest, started_at, finished_at "
