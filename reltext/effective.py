@@ -3,11 +3,14 @@
 Every analysis reads codings through this module, so that the viewer, the report and the
 notebook functions agree on one rule:
 
-- A coding's status is its **latest** decision (decisions are append-only).
-- ``reject``: the coding is left out.
-- ``correct``: the coding counts with the decision's ``code`` (and span, when the decision
-  gives one) instead of its own.
-- ``accept`` or no decision: the coding counts as it is.
+- A coding's status is its **latest** decision (decisions are append-only), whoever the
+  reviewer; decisions that leave no state (a memo) are passed over, and where the schema
+  records the state a decision leaves (``status``, so that an undo restores the state
+  before), that state is used.
+- rejected (``reject``): the coding is left out, as is one whose state is ``absent``.
+- corrected (``correct``): the coding counts with the decision's ``code`` (and span, when
+  the decision gives one) instead of its own.
+- accepted (``accept``), pending, or no decision: the coding counts as it is.
 
 The unit of every analysis is the turn a coder has *coded* (``coded_turns``): a coded turn
 with no codings is a real zero, a turn the coder never saw is not counted at all.
@@ -93,17 +96,16 @@ def effective_codings(store: Store, coder: str | None = None) -> pd.DataFrame:
     with store.read() as conn:
         decisions = pd.DataFrame(
             store.latest_decisions(conn),
-            columns=["coding_id", "reviewer", "verdict", "code", "start_char", "end_char",
-                     "decided_at"],
+            columns=["coding_id", "reviewer", "verdict", "status", "code", "start_char",
+                     "end_char", "decided_at"],
         )
         turn_text = {pk: text for pk, text in store.turn_keys(conn).values()}
     frame = frame.merge(
         decisions.add_prefix("decision_"), how="left", left_on="coding_id",
         right_on="decision_coding_id",
     )
-    verdict = frame["decision_verdict"]
-    frame = frame[verdict.ne("reject")].copy()
-    corrected = frame["decision_verdict"].eq("correct")
+    frame = frame[~frame["decision_status"].isin(["rejected", "absent"])].copy()
+    corrected = frame["decision_status"].eq("corrected")
     for column in ("code", "start_char", "end_char"):
         replacement = frame[f"decision_{column}"]
         use = corrected & replacement.notna()
@@ -113,8 +115,8 @@ def effective_codings(store: Store, coder: str | None = None) -> pd.DataFrame:
         text = turn_text.get(frame.at[index, "turn_pk"], "")
         frame.at[index, "text"] = text[int(frame.at[index, "start_char"]):
                                         int(frame.at[index, "end_char"])]
-    frame["status"] = frame["decision_verdict"].map(
-        {"accept": "accepted", "correct": "corrected"}).fillna("unreviewed")
+    frame["status"] = frame["decision_status"].where(
+        frame["decision_status"].isin(["accepted", "corrected"]), "unreviewed")
     frame["reviewer"] = frame["decision_reviewer"]
     frame = frame.drop(columns=[c for c in frame.columns if c.startswith("decision_")])
     frame[["start_char", "end_char"]] = frame[["start_char", "end_char"]].astype(int)

@@ -171,7 +171,8 @@ def web_figure(graph: nx.Graph, *, top: int = 12, title: str | None = None,
     axes.axis("off")
     if len(graph) == 1:
         axes.text(0, -0.6, "no interactants mentioned", ha="center", fontsize=7, color="#666666")
-    axes.set_title(title if title is not None else graph.graph.get("value", ""), fontsize=9)
+    if title:
+        axes.set_title(title, fontsize=9)
     return figure
 
 

@@ -205,13 +205,14 @@ class Project:
         """Each reviewer with their decisions, and how many codings they left accepted,
         rejected or corrected (latest decision per coding)."""
         with self.store.read() as conn:
-            reviewers = pd.DataFrame(self.store.reviewers(conn), columns=["reviewer", "decisions"])
+            reviewers = pd.DataFrame(self.store.decision_counts(conn),
+                                     columns=["reviewer", "decisions"])
             latest = pd.DataFrame(self.store.latest_decisions(conn),
-                                  columns=["coding_id", "reviewer", "verdict", "code",
+                                  columns=["coding_id", "reviewer", "verdict", "status", "code",
                                            "start_char", "end_char", "decided_at"])
-        verdicts = latest.pivot_table(index="reviewer", columns="verdict", values="coding_id",
+        verdicts = latest.pivot_table(index="reviewer", columns="status", values="coding_id",
                                       aggfunc="count", fill_value=0)
-        verdicts = verdicts.reindex(columns=["accept", "reject", "correct"], fill_value=0)
+        verdicts = verdicts.reindex(columns=["accepted", "rejected", "corrected"], fill_value=0)
         return reviewers.merge(verdicts.reset_index(), on="reviewer", how="left").fillna(0)
 
     def topics_table(self) -> pd.DataFrame | None:

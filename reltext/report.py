@@ -262,7 +262,7 @@ def _webs(project: Project, turns: pd.DataFrame, mentions: pd.DataFrame, figures
     for participant in participants:
         graph = relational_web(turns, mentions, group="participant", value=participant,
                                own_turns_only=not own.empty)
-        gallery.append((participant, _web_drawer(figures, graph)))
+        gallery.append((_web_caption(graph, "own turns"), _web_drawer(figures, graph)))
     overall = (mentions[mentions["is_participant"]] if not own.empty else mentions)
     table = pd.DataFrame(columns=["kind", "interactant", "turns", "participants"])
     if not overall.empty:
@@ -272,8 +272,10 @@ def _webs(project: Project, turns: pd.DataFrame, mentions: pd.DataFrame, figures
                  .reset_index().sort_values(["turns", "interactant"], ascending=[False, True])
                  .head(25))
     roles = sorted(set(turns["role"]))
-    role_gallery = [(role, _web_drawer(figures, relational_web(
-        turns, mentions, group="role", value=role, own_turns_only=False))) for role in roles]
+    role_gallery = []
+    for role in roles:
+        graph = relational_web(turns, mentions, group="role", value=role, own_turns_only=False)
+        role_gallery.append((_web_caption(graph, "turns"), _web_drawer(figures, graph)))
     return Section("Relational webs", intro=(
         "Each web puts a participant at the centre and the people, places and objects their own "
         "turns mention around them (circles people, squares places, diamonds objects); a line "
@@ -286,6 +288,14 @@ def _webs(project: Project, turns: pd.DataFrame, mentions: pd.DataFrame, figures
               gallery=role_gallery),
         Block("One web per participant.", title="Webs by participant", gallery=gallery),
     ])
+
+
+def _web_caption(graph: Any, counted: str) -> str:
+    centre = graph.nodes["centre"]
+    balance = centre["balance"]
+    shown = "no goods or evils" if balance != balance else f"balance {balance:+.2f}"
+    return (f"{graph.graph['value']}: {graph.graph['turns']} {counted}, "
+            f"{len(graph) - 1} interactants, {shown}")
 
 
 def _web_drawer(figures: Any, graph: Any) -> Callable[[], Figure]:
@@ -318,12 +328,14 @@ def _agreement(project: Project, coder: str, codes: list[str], figures: Any) -> 
     if len(coders) > 1:
         kappas = agreement_table(project, coders, codes)
         if not kappas.empty:
+            kappas["pair"] = kappas["pair"] + " (" + kappas["turns"].astype(str) + " turns)"
             pivot = kappas.pivot(index="code", columns="pair", values="kappa").reindex(
                 [*codes, "macro"])
             blocks.append(Block(
                 "Cohen's kappa per code between each pair of coders over the turns both coded "
                 "(1 is perfect agreement, 0 chance level; empty where a code never occurs).",
-                title="Agreement between coders", table=_rounded(kappas),
+                title="Agreement between coders",
+                table=_rounded(pivot).reset_index().rename_axis(columns=None),
                 draw=lambda: figures.heatmap(pivot, title="Cohen's kappa per code",
                                              value_format="{:.2f}", colour_map="Greens",
                                              colour_label="kappa")))

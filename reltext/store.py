@@ -560,17 +560,30 @@ class Store:
     # -- analysis reads ------------------------------------------------------------------
 
     def latest_decisions(self, conn: Connection) -> list[dict[str, Any]]:
-        """Each reviewed coding's latest decision (decisions are appended; the last one holds)."""
+        """Each reviewed coding's latest decision (decisions are appended; the last one holds).
+
+        ``status`` is the state the decision leaves the coding in (``accepted``,
+        ``rejected``, ``corrected``...) where the schema records it, else derived from the
+        verdict; decisions that leave no state (memos) are passed over.
+        """
+        has_status = "status" in {c["name"] for c in sqlalchemy_inspect(conn).get_columns("decisions")}
+        status = "d.status" if has_status else (
+            "CASE d.verdict WHEN 'accept' THEN 'accepted' WHEN 'reject' THEN 'rejected' "
+            "WHEN 'correct' THEN 'corrected' END")
+        stateful = ("e.status IS NOT NULL" if has_status
+                    else "e.verdict IN ('accept', 'reject', 'correct')")
         rows = conn.execute(
             text(
-                "SELECT c.coding_id, d.reviewer, d.verdict, d.code, d.start_char, d.end_char, "
-                "d.decided_at FROM decisions d JOIN codings c ON c.pk = d.coding_pk "
-                "WHERE d.pk = (SELECT MAX(e.pk) FROM decisions e WHERE e.coding_pk = d.coding_pk)"
+                "SELECT c.coding_id, d.reviewer, d.verdict, "
+                f"{status} AS status, d.code, d.start_char, d.end_char, d.decided_at "
+                "FROM decisions d JOIN codings c ON c.pk = d.coding_pk "
+                "WHERE d.pk = (SELECT MAX(e.pk) FROM decisions e WHERE e.coding_pk = d.coding_pk "
+                f"AND {stateful})"
             )
         )
         return [dict(row) for row in rows.mappings()]
 
-    def reviewers(self, conn: Connection) -> list[dict[str, Any]]:
+    def decision_counts(self, conn: Connection) -> list[dict[str, Any]]:
         """Every reviewer with the number of decisions they made."""
         rows = conn.execute(
             text("SELECT reviewer, COUNT(*) AS decisions FROM decisions "

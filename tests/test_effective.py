@@ -47,6 +47,7 @@ def test_effective_rejected_left_out_corrected_recoded(tiny_project):
     _decide(tiny_project, "p1_w2", "1", "hopelessness", "correct", new_code="hope", span=(4, 14))
     _decide(tiny_project, "p1_w1", "1", "trust", "reject")
     _decide(tiny_project, "p1_w1", "1", "trust", "accept")  # the latest decision holds
+    _decide(tiny_project, "p1_w1", "2", "stigma", "memo")  # a memo leaves the state as it was
     frame = effective_codings(tiny_project.store, "human:gold")
     assert len(frame) == 14 - 1  # 14 codings, one rejected
     assert "stigma" not in set(frame["code"])

@@ -70,15 +70,17 @@ def test_report_agreement_topics_and_reviews_when_present(tiny_project, tmp_path
                           "decided_at) VALUES ('d1', 1, 'human:rev', 'accept', '2026-01-01')"))
     report = build_report(tiny_project, coder="human:gold")
     kappas = _block(report, "Agreement between coders").table.set_index("code")
-    gold = [1, 0, 0, 0, 0, 1, 0, 0, 0]   # disempowerment per turn, in corpus order
+    assert list(kappas.columns) == ["human:gold vs human:second (9 turns)"]
+    kappas = kappas.iloc[:, 0]
+    gold = [0, 1, 0, 0, 0, 1, 0, 0, 0]   # disempowerment per turn, in corpus order
     second = [0] * 9
-    assert math_equal(kappas.loc["disempowerment", "kappa"], cohen_kappa_score(gold, second))
-    assert kappas.loc["trust", "kappa"] == pytest.approx(abs=1e-3, expected=cohen_kappa_score(
+    assert math_equal(kappas.loc["disempowerment"], cohen_kappa_score(gold, second))
+    assert kappas.loc["trust"] == pytest.approx(abs=1e-3, expected=cohen_kappa_score(
         [0, 1, 0, 0, 0, 0, 1, 0, 0], [0, 1, 0, 0, 0, 0, 0, 0, 0]))
     topics = _block(report, "Top topics").table
     assert topics["label"].tolist() == ["0_work_job", "1_mum_home"]
     reviews = _block(report, "Review decisions").table
-    assert reviews[["reviewer", "decisions", "accept"]].values.tolist() == [["human:rev", 1, 1]]
+    assert reviews[["reviewer", "decisions", "accepted"]].values.tolist() == [["human:rev", 1, 1]]
 
 
 def math_equal(a: float, b: float) -> bool:
