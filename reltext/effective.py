@@ -158,7 +158,7 @@ def coded_turns(store: Store, coder: str | None = None) -> pd.DataFrame:
         if "participant_id" in turns else turns["transcript_id"]
     ).astype(str)
     turns["wave"] = turns["wave"].fillna("").astype(str) if "wave" in turns else ""
-    transcript_role = turns["transcript_role"] if "transcript_role" in turns else None
+    transcript_role = turns.get("transcript_role", None)
     turns["is_participant"] = [
         role in PARTICIPANT_ROLES or (transcript_role is not None and role == transcript_role.loc[i])
         for i, role in zip(turns.index, turns["role"])

@@ -13,13 +13,13 @@ import matplotlib
 
 matplotlib.use("Agg")  # files only: never open a window, never need a display
 
-import matplotlib.pyplot as plt  # noqa: E402
-import networkx as nx  # noqa: E402
-import numpy as np  # noqa: E402
-import pandas as pd  # noqa: E402
-from matplotlib.figure import Figure  # noqa: E402
+import matplotlib.pyplot as plt
+import networkx as nx
+import numpy as np
+import pandas as pd
+from matplotlib.figure import Figure
 
-from .web import CENTRE, top_interactants, web_layout  # noqa: E402
+from .web import CENTRE, top_interactants, web_layout
 
 GOOD_COLOUR = "#1a9850"
 EVIL_COLOUR = "#d73027"
@@ -52,22 +52,33 @@ def save_figure(figure: Figure, path: str | Path, *, format: str = "svg", dpi: i
 
 
 def heatmap(matrix: pd.DataFrame, *, title: str, value_format: str = "{:.0f}",
-            colour_map: str = "Blues", colour_label: str = "") -> Figure:
-    """A matrix as a heatmap with its values written in the cells."""
+            colour_map: str = "Blues", colour_label: str = "",
+            shade_diagonal: bool = True) -> Figure:
+    """A matrix as a heatmap with its values written in the cells.
+
+    With ``shade_diagonal`` false, a square matrix's diagonal is written but not coloured,
+    so that it does not swamp the colour scale (a code co-occurs most with itself).
+    """
     rows, columns = matrix.shape
     figure, axes = plt.subplots(figsize=(max(4.0, 0.45 * columns + 2.5), max(2.5, 0.35 * rows + 1.5)))
     values = matrix.to_numpy(dtype=float)
-    image = axes.imshow(np.ma.masked_invalid(values), cmap=colour_map, aspect="auto")
+    coloured = values.copy()
+    if not shade_diagonal and rows == columns:
+        np.fill_diagonal(coloured, np.nan)
+        axes.set_facecolor("#eeeeee")
+    image = axes.imshow(np.ma.masked_invalid(coloured), cmap=colour_map, aspect="auto")
     axes.set_xticks(range(columns), [str(c) for c in matrix.columns], rotation=60, ha="right")
     axes.set_yticks(range(rows), [str(r) for r in matrix.index])
-    finite = values[np.isfinite(values)]
+    finite = coloured[np.isfinite(coloured)]
     high = finite.max() if finite.size else 0
     if rows * columns <= 400:
         for i in range(rows):
             for j in range(columns):
                 if np.isfinite(values[i, j]) and values[i, j] != 0:
+                    dark = np.isfinite(coloured[i, j]) and coloured[i, j] > 0.6 * high
                     axes.text(j, i, value_format.format(values[i, j]), ha="center", va="center",
-                              fontsize=7, color="white" if values[i, j] > 0.6 * high else "black")
+                              fontsize=7, color="white" if dark else "black",
+                              fontweight="normal" if np.isfinite(coloured[i, j]) else "bold")
     axes.set_title(title)
     axes.spines[:].set_visible(False)
     colourbar = figure.colorbar(image, ax=axes, shrink=0.8)
@@ -90,7 +101,8 @@ def grouped_bars(matrix: pd.DataFrame, *, title: str, xlabel: str) -> Figure:
     axes.set_xlabel(xlabel)
     axes.set_title(title)
     if columns > 1:
-        axes.legend(title=matrix.columns.name, fontsize=8, frameon=False, loc="lower right")
+        axes.legend(title=matrix.columns.name, fontsize=8, frameon=False, loc="upper left",
+                    bbox_to_anchor=(1.01, 1.0))
     return figure
 
 
@@ -98,6 +110,7 @@ def balance_bars(balance: pd.DataFrame, *, label: str, title: str) -> Figure:
     """Goods to the right, evils to the left, one bar pair per group."""
     frame = balance.sort_values(label, key=lambda s: s.astype(str))
     labels = frame[label].astype(str).to_numpy()
+    count = len(frame)
     figure, axes = plt.subplots(figsize=(7, max(2.0, 0.25 * len(frame) + 1.2)))
     positions = np.arange(len(frame))
     axes.barh(positions, frame["goods"], color=GOOD_COLOUR, label="goods (trust, hope, "
@@ -108,7 +121,7 @@ def balance_bars(balance: pd.DataFrame, *, label: str, title: str) -> Figure:
     axes.spines["left"].set_visible(False)
     axes.tick_params(axis="y", length=0)
     axes.set_yticks(positions, labels)
-    axes.invert_yaxis()
+    axes.set_ylim(count - 0.5, -0.5)
     limit = max(float(frame["goods"].max() or 0), float(frame["evils"].max() or 0), 1.0)
     axes.set_xlim(-limit * 1.1, limit * 1.1)
     axes.xaxis.set_major_formatter(matplotlib.ticker.FuncFormatter(lambda v, _: f"{abs(v):g}"))
@@ -132,7 +145,7 @@ def sos_bars(profile: pd.DataFrame, *, label: str, title: str) -> Figure:
     for position, (index, turns) in enumerate(zip(frame["individualisation"], frame["locus_turns"])):
         axes.text(1.02, position, f"{index:.2f} (n={turns})", va="center", fontsize=7)
     axes.set_yticks(positions, frame[label].astype(str).to_numpy())
-    axes.invert_yaxis()
+    axes.set_ylim(len(frame) - 0.5, -0.5)
     axes.set_xlim(0, 1)
     axes.set_xlabel("share of locus codes   (right: individualisation index, locus-coded turns)")
     axes.set_title(title)

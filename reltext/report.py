@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import html
 import itertools
+import math
 import os
 import re
 import shutil
@@ -46,6 +47,8 @@ REPORT_FORMATS = ("html", "md")
 # Past this many transcripts a code-by-transcript heatmap is unreadable: show the busiest.
 MAX_TRANSCRIPT_COLUMNS = 40
 WEB_INTERACTANTS = 10
+# Past this many participants a bar chart is a wall: chart those with the most coded turns.
+MAX_CHART_ROWS = 40
 Progress = Callable[[Iterable[Any], int, str], Iterable[Any]]
 
 
@@ -188,7 +191,8 @@ def _cooccurrence(turns: pd.DataFrame, codes: list[str], figures: Any) -> Sectio
         Block("Turns carrying both codes (the diagonal: turns carrying the code); codes that "
               "often share a turn are read together.", title="Code co-occurrence",
               draw=lambda: figures.heatmap(counts, title="Code co-occurrence (turns)",
-                                           colour_label="turns")),
+                                           colour_label="turns (off the diagonal)",
+                                           shade_diagonal=False)),
         Block("The percentage of each transcript's coded turns that carry each code; a column "
               "is one interview's profile." + note, title="Codes by transcript",
               draw=lambda: figures.heatmap(by_transcript, title="Codes by transcript",
@@ -210,9 +214,11 @@ def _balance(turns: pd.DataFrame, figures: Any) -> Section:
                                                 title="Relational goods and evils by role"),
               table=_rounded(by_role[["role", *columns]])),
         Block("The same balance for each participant's own turns; balance runs from -1 (only "
-              "evils) to +1 (only goods).", title="Balance by participant",
-              draw=lambda: figures.balance_bars(by_participant, label="participant",
-                                                title="Relational goods and evils by participant"),
+              "evils) to +1 (only goods)." + _capped_note(by_participant),
+              title="Balance by participant",
+              draw=lambda: figures.balance_bars(
+                  _busiest(by_participant, by_participant["goods"] + by_participant["evils"]),
+                  label="participant", title="Relational goods and evils by participant"),
               table=_rounded(by_participant[["participant", *columns]])),
     ]
     if turns["wave"].ne("").any():
@@ -235,10 +241,11 @@ def _sos(turns: pd.DataFrame, figures: Any) -> Section:
               draw=lambda: figures.sos_bars(by_role, label="role", title="SOS profile by role"),
               table=_rounded(by_role[["role", *columns]])),
         Block("The SOS profile of each participant's own turns; an index near 1 is an "
-              "individualised account, lower values spread it across others and the situation.",
-              title="SOS profile by participant",
-              draw=lambda: figures.sos_bars(by_participant, label="participant",
-                                            title="SOS profile by participant"),
+              "individualised account, lower values spread it across others and the situation."
+              + _capped_note(by_participant), title="SOS profile by participant",
+              draw=lambda: figures.sos_bars(
+                  _busiest(by_participant, by_participant["locus_turns"]),
+                  label="participant", title="SOS profile by participant"),
               table=_rounded(by_participant[["participant", *columns]])),
     ]
     change = wave_change(turns)
@@ -293,7 +300,7 @@ def _webs(project: Project, turns: pd.DataFrame, mentions: pd.DataFrame, figures
 def _web_caption(graph: Any, counted: str) -> str:
     centre = graph.nodes["centre"]
     balance = centre["balance"]
-    shown = "no goods or evils" if balance != balance else f"balance {balance:+.2f}"
+    shown = "no goods or evils" if math.isnan(balance) else f"balance {balance:+.2f}"
     return (f"{graph.graph['value']}: {graph.graph['turns']} {counted}, "
             f"{len(graph) - 1} interactants, {shown}")
 
@@ -375,7 +382,7 @@ def agreement_table(project: Project, coders: list[str], codes: list[str]) -> pd
             values.append(kappa)
             rows.append({"pair": f"{first} vs {second}", "code": code, "turns": len(common),
                          "kappa": kappa})
-        finite = [v for v in values if v == v]
+        finite = [v for v in values if not math.isnan(v)]
         rows.append({"pair": f"{first} vs {second}", "code": "macro", "turns": len(common),
                      "kappa": float(np.mean(finite)) if finite else float("nan")})
     return pd.DataFrame(rows, columns=["pair", "code", "turns", "kappa"])
@@ -394,6 +401,18 @@ def _codebook(codebook: pd.DataFrame, codes: list[str]) -> Section:
     return Section("Codebook", blocks=[Block(
         "No codebook is loaded in this project, so only the codes found are listed, with the "
         "group each counts in.", table=table)])
+
+
+def _busiest(frame: pd.DataFrame, weight: pd.Series) -> pd.DataFrame:
+    """The :data:`MAX_CHART_ROWS` rows with the largest ``weight`` (all when fewer)."""
+    return frame.loc[weight.sort_values(ascending=False, kind="stable").index[:MAX_CHART_ROWS]]
+
+
+def _capped_note(frame: pd.DataFrame) -> str:
+    if len(frame) <= MAX_CHART_ROWS:
+        return ""
+    return (f" The chart shows the {MAX_CHART_ROWS} participants with the most coded turns "
+            f"of this kind; the table has all {len(frame)}.")
 
 
 def _rounded(frame: pd.DataFrame) -> pd.DataFrame:
@@ -474,7 +493,7 @@ def _html_table(frame: pd.DataFrame) -> str:
 
 
 def _cell(value: Any) -> str:
-    if value is None or (isinstance(value, float) and value != value):
+    if value is None or (isinstance(value, float) and math.isnan(value)):
         return ""
     if isinstance(value, float | np.floating):
         return f"{value:.3f}".rstrip("0").rstrip(".") if value != int(value) else f"{value:.0f}"

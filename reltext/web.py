@@ -21,6 +21,7 @@ Example:
 from __future__ import annotations
 
 import json
+import math
 import os
 import tempfile
 from collections import Counter
@@ -41,7 +42,7 @@ NEUTRAL = "#9e9e9e"
 
 def balance_colour(balance: float | None) -> str:
     """A colour for a balance in [-1, 1]: red for evils, green for goods, grey for neither."""
-    if balance is None or balance != balance:
+    if balance is None or math.isnan(balance):
         return NEUTRAL
     from matplotlib import colormaps
     from matplotlib.colors import to_hex
@@ -202,7 +203,7 @@ def _balance(goods: int, evils: int) -> float:
 
 def _graphml_safe(data: dict[str, Any]) -> dict[str, Any]:
     # GraphML has no NaN-free "missing" value for doubles: leave the attribute out instead.
-    return {k: v for k, v in data.items() if not (isinstance(v, float) and v != v)}
+    return {k: v for k, v in data.items() if not (isinstance(v, float) and math.isnan(v))}
 
 
 def _plain(value: Any) -> Any:
@@ -213,6 +214,6 @@ def _plain(value: Any) -> Any:
         return [_plain(v) for v in value]
     if isinstance(value, np.generic):
         value = value.item()
-    if isinstance(value, float) and value != value:
+    if isinstance(value, float) and math.isnan(value):
         return None
     return value

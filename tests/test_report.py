@@ -3,16 +3,17 @@
 from __future__ import annotations
 
 import csv
+import math
 import re
 import shutil
 from collections import Counter
 from pathlib import Path
 
 import pytest
+from conftest import ANALYTICS
 from sqlalchemy import text
 
 from reltext.report import build_report, write_report
-from conftest import ANALYTICS
 
 
 def _block(report, title):
@@ -84,7 +85,7 @@ def test_report_agreement_topics_and_reviews_when_present(tiny_project, tmp_path
 
 
 def math_equal(a: float, b: float) -> bool:
-    return (a != a and b != b) or a == pytest.approx(b)
+    return (math.isnan(a) and math.isnan(b)) or a == pytest.approx(b)
 
 
 def test_report_cli(tiny_project, run_cli, tmp_path):

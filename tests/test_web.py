@@ -58,7 +58,7 @@ def test_web_elements_for_the_viewer(tiny_web_inputs):
     turns, mentions = tiny_web_inputs
     graph = relational_web(turns, mentions, group="participant", value="P1")
     elements = web_elements(graph, top=2)
-    assert [node["id"] for node in elements["nodes"]][0] == CENTRE
+    assert next(node["id"] for node in elements["nodes"]) == CENTRE
     assert len(elements["nodes"]) == 3  # the centre and the two heaviest interactants
     centre = elements["nodes"][0]
     assert (centre["x"], centre["y"]) == (0.0, 0.0)
