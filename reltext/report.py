@@ -36,6 +36,7 @@ from . import __version__
 from .balance import EVILS, GOODS, LOCI, relational_balance, sos_profile, wave_change
 from .cooccurrence import code_by_group, code_cooccurrence, code_frequencies, present_codes
 from .errors import ReltextError
+from .files import atomic_path
 from .model import utc_now
 
 if TYPE_CHECKING:
@@ -570,40 +571,24 @@ def write_report(project: Project, out: str | Path, *, format: str | None = None
                            fix="Create it first, or write the report elsewhere.")
     report = build_report(project, coder=coder, lexicon=lexicon, progress=progress)
     if format == "html":
-        _write_atomically(out, render_html(report))
+        with atomic_path(out) as temporary:
+            temporary.write_text(render_html(report), encoding="utf-8")
         return out
     images = folder / f"{out.stem}_files"
     staging = Path(tempfile.mkdtemp(dir=folder, prefix=f".{out.stem}_files."))
-    os.chmod(staging, 0o777 & ~_umask())
     try:
-        _write_atomically(out.with_name(f".{out.name}.staged"),
-                          render_markdown(report, staging, images.name))
-        if images.exists():
-            shutil.rmtree(images)
-        os.replace(staging, images)
-        os.replace(out.with_name(f".{out.name}.staged"), out)
+        # The PNGs go into a private temporary folder first; it becomes <name>_files only
+        # once every figure is drawn, just before the Markdown file itself is replaced.
+        markdown = render_markdown(report, staging, images.name)
+        mask = os.umask(0)
+        os.umask(mask)
+        os.chmod(staging, 0o777 & ~mask)
+        with atomic_path(out) as temporary:
+            temporary.write_text(markdown, encoding="utf-8")
+            if images.exists():
+                shutil.rmtree(images)
+            os.replace(staging, images)
     finally:
         if staging.exists():
             shutil.rmtree(staging)
     return out
-
-
-def _umask() -> int:
-    # Temporary files are private (0600); the report gets the usual permissions of a new file.
-    mask = os.umask(0)
-    os.umask(mask)
-    return mask
-
-
-def _write_atomically(path: Path, content: str) -> None:
-    descriptor, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.",
-                                             suffix=".tmp")
-    try:
-        with os.fdopen(descriptor, "w", encoding="utf-8") as handle:
-            handle.write(content)
-        os.chmod(temporary, 0o666 & ~_umask())
-        os.replace(temporary, path)
-    finally:
-        if os.path.exists(temporary):
-            os.unlink(temporary)
-

@@ -22,8 +22,6 @@ from __future__ import annotations
 
 import json
 import math
-import os
-import tempfile
 from collections import Counter
 from pathlib import Path
 from typing import Any
@@ -34,6 +32,7 @@ import pandas as pd
 
 from .balance import EVILS, GOODS, grouping_columns
 from .errors import ReltextError
+from .files import atomic_path
 
 CENTRE = "centre"
 WEB_FORMATS = (".graphml", ".json")
@@ -174,26 +173,16 @@ def write_web(graph: nx.Graph, out: str | Path) -> Path:
     if out.suffix.lower() not in WEB_FORMATS:
         raise ReltextError(f"cannot write a web to a {out.suffix or 'suffix-less'} file",
                            path=out, fix="Name the file .graphml or .json.")
-    folder = out.parent if str(out.parent) else Path(".")
-    if not folder.is_dir():
-        raise ReltextError("the folder does not exist", path=folder,
-                           fix="Create it first, or write the file elsewhere.")
-    descriptor, temporary = tempfile.mkstemp(dir=folder, prefix=f".{out.name}.", suffix=".tmp")
-    os.close(descriptor)
-    try:
+    with atomic_path(out) as temporary:
         if out.suffix.lower() == ".graphml":
-            clean = nx.Graph(**{k: v for k, v in graph.graph.items()})
+            clean = nx.Graph(**graph.graph)
             clean.add_nodes_from((n, _graphml_safe(d)) for n, d in graph.nodes(data=True))
             clean.add_edges_from((a, b, _graphml_safe(d)) for a, b, d in graph.edges(data=True))
             nx.write_graphml(clean, temporary)
         else:
-            Path(temporary).write_text(
+            temporary.write_text(
                 json.dumps(_plain(web_to_json(graph)), ensure_ascii=False, indent=1),
                 encoding="utf-8")
-        os.replace(temporary, out)
-    finally:
-        if os.path.exists(temporary):
-            os.unlink(temporary)
     return out
 
 
