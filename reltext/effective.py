@@ -95,7 +95,7 @@ def effective_codings(store: Store, coder: str | None = None) -> pd.DataFrame:
     frame = codings_frame(store, coder=coder)
     with store.read() as conn:
         decisions = pd.DataFrame(
-            store.latest_decisions(conn),
+            store.review_states(conn),
             columns=["coding_id", "reviewer", "verdict", "status", "code", "start_char",
                      "end_char", "decided_at"],
         )

@@ -10,6 +10,7 @@ Example:
 from __future__ import annotations
 
 import functools
+import json
 import os
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from pathlib import Path
@@ -259,7 +260,7 @@ class Project:
         with self.store.read() as conn:
             reviewers = pd.DataFrame(self.store.decision_counts(conn),
                                      columns=["reviewer", "decisions"])
-            latest = pd.DataFrame(self.store.latest_decisions(conn),
+            latest = pd.DataFrame(self.store.review_states(conn),
                                   columns=["coding_id", "reviewer", "verdict", "status", "code",
                                            "start_char", "end_char", "decided_at"])
         verdicts = latest.pivot_table(index="reviewer", columns="status", values="coding_id",
@@ -268,11 +269,16 @@ class Project:
         return reviewers.merge(verdicts.reset_index(), on="reviewer", how="left").fillna(0)
 
     def topics_table(self) -> pd.DataFrame | None:
-        """The fitted topics (``topic_id, size, label, words``...), None when none were fitted."""
+        """The latest fitted topics (``topic_id, size, label, words``...); None when none were."""
         with self.store.read() as conn:
             if not self.store.has_table(conn, "topics"):
                 return None
-            return pd.DataFrame(self.store.read_table(conn, "topics"))
+            topics = pd.DataFrame(self.store.read_table(conn, "topics"))
+        if "run_pk" in topics and not topics.empty:
+            topics = topics[topics["run_pk"] == topics["run_pk"].max()]  # the latest fit
+        if "words" in topics:
+            topics["words"] = topics["words"].map(_word_list)
+        return topics.reset_index(drop=True)
 
     def report(self, out: str | os.PathLike[str], *, format: str | None = None,
                coder: str | None = None, lexicon: str | os.PathLike[str] | None = None,
@@ -282,3 +288,13 @@ class Project:
 
         return write_report(self, out, format=format, coder=coder, lexicon=lexicon,
                             progress=progress)
+
+
+def _word_list(words: object) -> object:
+    """Topic words stored as a JSON list, shown as "a, b, c"."""
+    if isinstance(words, str) and words.startswith("["):
+        try:
+            return ", ".join(str(word) for word in json.loads(words))
+        except json.JSONDecodeError:
+            return words
+    return words

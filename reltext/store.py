@@ -702,7 +702,7 @@ class Store:
 
     # -- analysis reads ------------------------------------------------------------------
 
-    def latest_decisions(self, conn: Connection) -> list[dict[str, Any]]:
+    def review_states(self, conn: Connection) -> list[dict[str, Any]]:
         """Each reviewed coding's latest decision (decisions are appended; the last one holds).
 
         ``status`` is the state the decision leaves the coding in (``accepted``,

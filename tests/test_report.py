@@ -63,10 +63,11 @@ def test_report_agreement_topics_and_reviews_when_present(tiny_project, tmp_path
 
     tiny_project.import_codings(ANALYTICS / "codes-second.csv", coder="human:second")
     with tiny_project.store.write() as conn:
-        conn.execute(text("CREATE TABLE topics (topic_id INTEGER, size INTEGER, label TEXT, "
-                          "words TEXT)"))
-        conn.execute(text("INSERT INTO topics VALUES (-1, 50, 'outliers', ''), "
-                          "(0, 7, '0_work_job', 'work, job'), (1, 3, '1_mum_home', 'mum, home')"))
+        conn.execute(text("CREATE TABLE topics (run_pk INTEGER, topic_id INTEGER, size INTEGER, "
+                          "label TEXT, words TEXT)"))
+        conn.execute(text("INSERT INTO topics VALUES (1, 0, 9, 'an older fit', '[]'), "
+                          "(2, -1, 50, 'outliers', '[]'), (2, 0, 7, '0_work_job', "
+                          "'[\"work\", \"job\"]'), (2, 1, 3, '1_mum_home', '[\"mum\", \"home\"]')"))
         conn.execute(text("INSERT INTO decisions (decision_id, coding_pk, reviewer, verdict, "
                           "decided_at) VALUES ('d1', 1, 'human:rev', 'accept', '2026-01-01')"))
     report = build_report(tiny_project, coder="human:gold")
@@ -79,7 +80,8 @@ def test_report_agreement_topics_and_reviews_when_present(tiny_project, tmp_path
     assert kappas.loc["trust"] == pytest.approx(abs=1e-3, expected=cohen_kappa_score(
         [0, 1, 0, 0, 0, 0, 1, 0, 0], [0, 1, 0, 0, 0, 0, 0, 0, 0]))
     topics = _block(report, "Top topics").table
-    assert topics["label"].tolist() == ["0_work_job", "1_mum_home"]
+    assert topics["label"].tolist() == ["0_work_job", "1_mum_home"]  # the latest fit only
+    assert topics["words"].tolist() == ["work, job", "mum, home"]
     reviews = _block(report, "Review decisions").table
     assert reviews[["reviewer", "decisions", "accepted"]].values.tolist() == [["human:rev", 1, 1]]
 
