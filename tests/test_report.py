@@ -151,3 +151,11 @@ def test_report_renders_offline_in_chromium(tiny_project, tmp_path):
     assert errors == []
     assert shown >= 8
     assert width <= 1200  # nothing wider than the window
+
+
+@pytest.mark.parametrize("command", ["report", "web", "balance", "profiles", "wave-change",
+                                     "cooccurrence", "interactants"])
+def test_analysis_commands_have_help_with_an_example(run_cli, command):
+    result = run_cli(command, "--help")
+    assert result.exit_code == 0
+    assert "Example:" in result.output and f"reltext {command}" in result.output
