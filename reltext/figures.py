@@ -111,7 +111,8 @@ def balance_bars(balance: pd.DataFrame, *, label: str, title: str) -> Figure:
     frame = balance.sort_values(label, key=lambda s: s.astype(str))
     labels = frame[label].astype(str).to_numpy()
     count = len(frame)
-    figure, axes = plt.subplots(figsize=(7, max(2.0, 0.25 * len(frame) + 1.2)))
+    figure, axes = plt.subplots(figsize=(7, max(2.0, 0.25 * len(frame) + 1.2)),
+                                layout="constrained")
     positions = np.arange(len(frame))
     axes.barh(positions, frame["goods"], color=GOOD_COLOUR, label="goods (trust, hope, "
               "connection, empowerment)")
@@ -127,14 +128,15 @@ def balance_bars(balance: pd.DataFrame, *, label: str, title: str) -> Figure:
     axes.xaxis.set_major_formatter(matplotlib.ticker.FuncFormatter(lambda v, _: f"{abs(v):g}"))
     axes.set_xlabel("coded turns carrying a relational evil (left) or good (right)")
     axes.set_title(title)
-    axes.legend(fontsize=7, frameon=False, loc="upper center", bbox_to_anchor=(0.5, -0.12 - 2.0 / max(len(frame) + 6, 1)), ncol=1)
+    figure.legend(fontsize=7, frameon=False, loc="outside lower center", ncol=1)
     return figure
 
 
 def sos_bars(profile: pd.DataFrame, *, label: str, title: str) -> Figure:
     """Stacked shares of self, other and situation per group, with the index written beside."""
     frame = profile[profile["locus_turns"] > 0].sort_values(label, key=lambda s: s.astype(str))
-    figure, axes = plt.subplots(figsize=(7, max(2.0, 0.25 * len(frame) + 1.2)))
+    figure, axes = plt.subplots(figsize=(7, max(2.0, 0.25 * len(frame) + 1.2)),
+                                layout="constrained")
     positions = np.arange(len(frame))
     left = np.zeros(len(frame))
     for column, colour in LOCUS_COLOURS.items():
@@ -149,8 +151,7 @@ def sos_bars(profile: pd.DataFrame, *, label: str, title: str) -> Figure:
     axes.set_xlim(0, 1)
     axes.set_xlabel("share of locus codes   (right: individualisation index, locus-coded turns)")
     axes.set_title(title)
-    axes.legend(fontsize=8, frameon=False, ncol=3, loc="upper center",
-                bbox_to_anchor=(0.5, -0.1 - 2.0 / max(len(frame) + 6, 1)))
+    figure.legend(fontsize=8, frameon=False, ncol=3, loc="outside lower center")
     return figure
 
 
