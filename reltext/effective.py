@@ -35,7 +35,6 @@ PARTICIPANT_ROLES = frozenset(
     {"client", "participant", "service user", "service_user", "patient", "respondent",
      "interviewee", "person", "carer"}
 )
-STATUS_COLUMNS = ["status", "reviewer"]
 
 
 def default_coder(store: Store) -> str:

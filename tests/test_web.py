@@ -9,7 +9,7 @@ import networkx as nx
 import pytest
 
 from reltext.errors import ReltextError
-from reltext.web import CENTRE, relational_web, web_elements, write_web
+from reltext.web import CENTRE, relational_web, web_elements, web_tables, write_web
 
 
 @pytest.fixture
@@ -65,3 +65,11 @@ def test_web_elements_for_the_viewer(tiny_web_inputs):
     for edge in elements["edges"]:
         assert math.hypot(edge["x1"], edge["y1"]) == pytest.approx(1.0)
     json.dumps(elements, allow_nan=False)  # plain JSON values only (NaN became None)
+
+
+def test_web_tables_for_notebooks(tiny_web_inputs):
+    turns, mentions = tiny_web_inputs
+    nodes, edges = web_tables(relational_web(turns, mentions, group="participant", value="P1"))
+    assert set(nodes["id"]) == {CENTRE, "person:mum", "person:worker", "place:job centre"}
+    assert edges.set_index("target").loc["person:mum", ["weight", "goods", "evils"]].tolist() \
+        == [3, 1, 1]
