@@ -156,11 +156,11 @@ def sos_bars(profile: pd.DataFrame, *, label: str, title: str) -> Figure:
 
 
 def web_figure(graph: nx.Graph, *, top: int = 12, title: str | None = None,
-               size: float = 3.6) -> Figure:
+               size: float = 2.6) -> Figure:
     """A relational web: the centre, its top interactants, edges as thick as their weight."""
     graph = top_interactants(graph, top)
     positions = web_layout(graph)
-    figure, axes = plt.subplots(figsize=(size, size))
+    figure, axes = plt.subplots(figsize=(size * 1.6, size))
     weights = [graph.edges[edge]["weight"] for edge in graph.edges]
     widest = max(weights, default=1) or 1
     for (a, b), weight in zip(graph.edges, weights):
@@ -171,20 +171,24 @@ def web_figure(graph: nx.Graph, *, top: int = 12, title: str | None = None,
         x, y = positions[node]
         if node == CENTRE:
             axes.scatter([x], [y], s=420, color=data["colour"], edgecolors="black", zorder=2)
-            axes.text(x, y, data["label"], ha="center", va="center", fontsize=7,
+            axes.text(x, y, data["label"], ha="center", va="center", fontsize=8.5,
                       fontweight="bold", zorder=3)
             continue
         axes.scatter([x], [y], s=40 + 25 * np.sqrt(data["mentions"]), color=data["colour"],
                      marker=KIND_MARKERS.get(data["kind"], "o"), edgecolors="#333333", zorder=2)
-        axes.text(x * 1.18, y * 1.18, f"{data['label']} ({data['mentions']})", fontsize=6.5,
+        # Owner on a second line, and text clipped to the axes, so that every web is drawn
+        # at the same scale however long its labels.
+        label = data["label"].replace(" (", "\n(")
+        axes.text(x * 1.18, y * 1.18, f"{label} ({data['mentions']})", fontsize=8.5,
                   ha="left" if x > 0.2 else "right" if x < -0.2 else "center",
-                  va="bottom" if y > 0.2 else "top" if y < -0.2 else "center", zorder=3)
-    axes.set_xlim(-1.9, 1.9)
+                  va="bottom" if y > 0.2 else "top" if y < -0.2 else "center", zorder=3,
+                  clip_on=True)
+    axes.set_xlim(-2.45, 2.45)
     axes.set_ylim(-1.5, 1.5)
     axes.set_aspect("equal")
     axes.axis("off")
     if len(graph) == 1:
-        axes.text(0, -0.6, "no interactants mentioned", ha="center", fontsize=7, color="#666666")
+        axes.text(0, -0.6, "no interactants mentioned", ha="center", fontsize=8, color="#666666")
     if title:
         axes.set_title(title, fontsize=9)
     return figure
