@@ -233,9 +233,14 @@ class Project:
             lexicon: str | os.PathLike[str] | None = None,
             progress: Progress | None = None) -> nx.Graph:
         """The relational web of one participant (or role, or group): see :mod:`reltext.web`."""
+        from .balance import grouping_columns
         from .web import relational_web
 
         turns = self.coded_turns(coder)
+        # Only the centre's turns need reading for interactants: one web in the viewer
+        # then costs seconds, not a pass over the whole corpus.
+        column = grouping_columns(turns, group)[-1]
+        turns = turns[turns[column].astype(str) == str(value)]
         mentions = self.interactants(turns, lexicon=lexicon, progress=progress)
         return relational_web(turns, mentions, group=group, value=value,
                               own_turns_only=group != "role")
