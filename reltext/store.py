@@ -561,7 +561,9 @@ class Store:
     # -- decisions ----------------------------------------------------------------------
 
     def training_decisions(self, conn: Connection) -> list[dict[str, Any]]:
-        """Each reviewed coding on a current turn with its latest decision, in decision order.
+        """Each judged coding on a current turn with its latest verdict, in decision order.
+
+        Only ``accept``, ``reject`` and ``correct`` judge a coding; a memo is passed over.
 
         Rows hold ``decision_id, verdict, decided_code`` (the code the reviewer settled on),
         ``turn_pk, code`` (the coding's own code), ``coder`` and ``origin``.
@@ -573,7 +575,8 @@ class Store:
                 "FROM decisions d JOIN codings c ON c.pk = d.coding_pk "
                 "JOIN turns u ON u.pk = c.turn_pk JOIN transcripts t ON t.pk = u.transcript_pk "
                 "WHERE t.is_current = 1 AND d.pk = (SELECT MAX(pk) FROM decisions "
-                "WHERE coding_pk = d.coding_pk) ORDER BY d.pk"
+                "WHERE coding_pk = d.coding_pk AND verdict IN ('accept', 'reject', 'correct')) "
+                "ORDER BY d.pk"
             )
         )
         return [dict(row) for row in rows.mappings()]
