@@ -212,3 +212,32 @@ def test_cli_train_without_codings_is_one_error_line(run_cli, small_gold):
     assert result.output.startswith("Error: there are no human codings or review decisions")
     result = run_cli("train", "--coder-from", "human:nobody", "--embedding", "tfidf")
     assert result.exit_code == 1 and "no human coder 'human:nobody'" in result.output
+
+
+def test_features_similarity_takes_the_best_sentence_and_never_a_seed_itself():
+    from reltext.coders.features import TurnExamples, TurnFeaturizer
+
+    axes = np.eye(3, dtype=np.float32)
+    prototypes = axes[[0, 1]]                      # one example of "a", one of "b"
+    turns = TurnExamples(
+        texts=["x", "y"], previous_texts=["", ""], roles=["client", ""],
+        rule_keys=[frozenset({"code:a"}), frozenset()],
+        embeddings=axes[[2, 0]], previous_embeddings=np.zeros((2, 3), np.float32),
+        sentence_embeddings=[axes[[2, 1]], axes[[2]]],
+    )
+    seeds = TurnExamples(
+        texts=["seed a", "seed b"], previous_texts=["", ""], roles=["", ""],
+        rule_keys=[frozenset(), frozenset()], embeddings=prototypes,
+        previous_embeddings=np.zeros((2, 3), np.float32),
+        sentence_embeddings=[prototypes[[0]], prototypes[[1]]], seed_rows=[0, 1],
+    )
+    everything = TurnExamples.concat([turns, seeds])
+    featurizer = TurnFeaturizer().fit(everything, prototypes=prototypes,
+                                      prototype_codes=["a", "b"])
+    similarity = featurizer.similarities(everything).toarray()
+    # The first turn's second sentence is the "b" example; the second turn matches nothing.
+    np.testing.assert_allclose(similarity[:2], [[0, 1], [0, 0]])
+    # A seed is not compared with itself, so its own code scores 0 here.
+    np.testing.assert_allclose(similarity[2:], [[0, 0], [0, 0]])
+    matrix = featurizer.transform(everything)
+    assert matrix.shape == (4, 3 + 3 + 2 + 1 + 1)
