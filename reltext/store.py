@@ -496,6 +496,149 @@ class Store:
         )
         return [dict(row) for row in rows.mappings()]
 
+    # -- codebooks and decisions ----------------------------------------------------------
+
+    def add_codebook(
+        self, conn: Connection, *, name: str, version: str, content_hash: str, source: str,
+        content: str, codes: Sequence[Mapping[str, Any]],
+    ) -> int:
+        """Store a codebook and its codes once; the same content again returns the same pk.
+
+        ``codes`` are dicts with ``key, name, parent, family, polarity, colour, definition``.
+        """
+        existing = conn.execute(
+            text("SELECT pk FROM codebooks WHERE name = :name AND version = :version "
+                 "AND content_hash = :hash"),
+            {"name": name, "version": version, "hash": content_hash},
+        ).scalar_one_or_none()
+        if existing is not None:
+            return existing
+        pk = conn.execute(
+            text("INSERT INTO codebooks (name, version, content_hash, source, content, loaded_at) "
+                 "VALUES (:name, :version, :hash, :source, :content, :at) RETURNING pk"),
+            {"name": name, "version": version, "hash": content_hash, "source": source,
+             "content": content, "at": now_iso()},
+        ).scalar_one()
+        if codes:
+            conn.execute(
+                text("INSERT INTO codes (codebook_pk, key, name, parent, family, polarity, colour, "
+                     "definition) VALUES (:pk, :key, :name, :parent, :family, :polarity, "
+                     ":colour, :definition)"),
+                [{"pk": pk, "parent": None, "family": None, "polarity": "neutral",
+                  "colour": None, "definition": "", **code} for code in codes],
+            )
+        return pk
+
+    def latest_codes(self, conn: Connection) -> list[dict[str, Any]]:
+        """Every code key once, as the most recently loaded codebook defines it, by key."""
+        rows = conn.execute(
+            text("SELECT c.key, c.name, c.parent, c.family, c.polarity, c.colour, c.definition, "
+                 "b.name AS codebook, b.version AS codebook_version FROM codes c "
+                 "JOIN codebooks b ON b.pk = c.codebook_pk WHERE c.pk IN "
+                 "(SELECT c2.pk FROM codes c2 WHERE c2.key = c.key "
+                 " ORDER BY c2.codebook_pk DESC LIMIT 1) ORDER BY c.pk")
+        )
+        return [dict(row) for row in rows.mappings()]
+
+    def latest_decisions(self, conn: Connection) -> dict[int, dict[str, Any]]:
+        """``coding_pk -> its latest decision`` (decisions are appended, never updated)."""
+        rows = conn.execute(
+            text("SELECT d.coding_pk, d.decision_id, d.reviewer, d.verdict, d.code, d.start_char, "
+                 "d.end_char, d.note, d.decided_at FROM decisions d WHERE d.pk = "
+                 "(SELECT MAX(d2.pk) FROM decisions d2 WHERE d2.coding_pk = d.coding_pk)")
+        )
+        return {row["coding_pk"]: dict(row) for row in rows.mappings()}
+
+    def current_transcripts(
+        self, conn: Connection, *, transcript_ids: Sequence[str] | None = None
+    ) -> list[dict[str, Any]]:
+        """Current transcripts with their text, format, metadata and ingest time, in id order."""
+        where, params = "is_current = 1", {}
+        if transcript_ids is not None:
+            names = [f":id{i}" for i in range(len(transcript_ids))]
+            where += f" AND transcript_id IN ({', '.join(names) or 'NULL'})"
+            params = {f"id{i}": tid for i, tid in enumerate(transcript_ids)}
+        rows = conn.execute(
+            text("SELECT pk, transcript_id, version, source, format, text, meta, ingested_at "
+                 f"FROM transcripts WHERE {where} ORDER BY transcript_id"),
+            params,
+        )
+        return [{**row, "meta": from_json(row["meta"])} for row in rows.mappings()]
+
+    # -- rewriting text in place (pseudonymisation) ---------------------------------------
+
+    def transcript_versions(self, conn: Connection) -> list[dict[str, Any]]:
+        """Every version of every transcript (current or retired) with its text and metadata."""
+        rows = conn.execute(
+            text("SELECT pk, transcript_id, version, is_current, text, meta FROM transcripts "
+                 "ORDER BY transcript_id, version")
+        )
+        return [{**row, "meta": from_json(row["meta"])} for row in rows.mappings()]
+
+    def turns_of(self, conn: Connection, transcript_pk: int) -> list[dict[str, Any]]:
+        rows = conn.execute(
+            text("SELECT pk, turn_id, position, speaker, role, start_char, end_char, text, "
+                 "timestamp, end_timestamp, meta FROM turns WHERE transcript_pk = :pk "
+                 "ORDER BY position"),
+            {"pk": transcript_pk},
+        )
+        return [{**row, "meta": from_json(row["meta"])} for row in rows.mappings()]
+
+    def spans_on_turns(self, conn: Connection, turn_pks: Sequence[int]) -> list[dict[str, Any]]:
+        """The codings and the decisions with a span on these turns: ``kind, pk, turn_pk,
+        start_char, end_char`` (offsets into the turn's text)."""
+        result: list[dict[str, Any]] = []
+        for batch in chunked(turn_pks, 500):
+            names = ", ".join(f":p{i}" for i in range(len(batch)))
+            params = {f"p{i}": pk for i, pk in enumerate(batch)}
+            rows = conn.execute(
+                text("SELECT 'coding' AS kind, pk, turn_pk, start_char, end_char FROM codings "
+                     f"WHERE turn_pk IN ({names}) UNION ALL "
+                     "SELECT 'decision', d.pk, c.turn_pk, d.start_char, d.end_char "
+                     "FROM decisions d JOIN codings c ON c.pk = d.coding_pk "
+                     f"WHERE c.turn_pk IN ({names}) AND d.start_char IS NOT NULL "
+                     "AND d.end_char IS NOT NULL"),
+                params,
+            )
+            result.extend(dict(row) for row in rows.mappings())
+        return result
+
+    def rewrite_transcript(
+        self, conn: Connection, pk: int, *, text_: str, meta: Mapping[str, Any],
+        content_hash: str, turns: Sequence[Mapping[str, Any]], spans: Sequence[Mapping[str, Any]],
+    ) -> None:
+        """Replace a transcript version's text, its turns' speakers, texts and offsets, and the
+        offsets of the codings and decisions on them, keeping every row's identity."""
+        conn.execute(
+            text("UPDATE transcripts SET text = :text, meta = :meta, content_hash = :hash "
+                 "WHERE pk = :pk"),
+            {"text": text_, "meta": to_json(meta), "hash": content_hash, "pk": pk},
+        )
+        if turns:
+            conn.execute(
+                text("UPDATE turns SET speaker = :speaker, start_char = :start_char, "
+                     "end_char = :end_char, text = :text WHERE pk = :pk"),
+                [dict(turn) for turn in turns],
+            )
+        for kind, table in (("coding", "codings"), ("decision", "decisions")):
+            rows = [dict(span) for span in spans if span["kind"] == kind]
+            if rows:
+                conn.execute(
+                    text(f"UPDATE {table} SET start_char = :start_char, end_char = :end_char "
+                         "WHERE pk = :pk"),
+                    rows,
+                )
+
+    def compact(self) -> None:
+        """Rewrite the file without free pages or journal, so replaced text is really gone."""
+        raw = self.engine.raw_connection()
+        try:
+            raw.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+            raw.execute("VACUUM")
+            raw.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+        finally:
+            raw.close()
+
     # -- runs ---------------------------------------------------------------------------
 
     def start_run(

@@ -17,7 +17,6 @@ from __future__ import annotations
 import importlib.util
 import os
 import re
-import tempfile
 from pathlib import Path
 from typing import Any
 
@@ -25,6 +24,7 @@ import pandas as pd
 import yaml
 
 from .errors import CodebookError, ReltextError
+from .files import atomic_path
 from .store import Store
 from .topic_views import topics_frame, turn_topics_frame
 from .topics import OUTLIER_TOPIC, find_run
@@ -280,19 +280,9 @@ def _append_code(original: str, data: dict[str, Any], code: dict[str, Any], path
 
 def _write_validated(path: Path, content: str) -> None:
     """Write ``content`` to ``path`` atomically, once the codebook loader accepts it."""
-    folder = path.parent if str(path.parent) else Path(".")
-    if not folder.is_dir():
-        raise ReltextError("the folder does not exist", path=folder,
-                           fix="Create it first, or give another --codebook path.")
-    descriptor, temporary = tempfile.mkstemp(dir=folder, prefix=f".{path.name}.", suffix=".yaml")
-    try:
-        with os.fdopen(descriptor, "w", encoding="utf-8") as file:
-            file.write(content)
-        validate_codebook(Path(temporary), shown_as=path)
-        os.replace(temporary, path)
-    finally:
-        if os.path.exists(temporary):
-            os.unlink(temporary)
+    with atomic_path(path) as temporary:
+        temporary.write_text(content, encoding="utf-8")
+        validate_codebook(temporary, shown_as=path)
 
 
 def validate_codebook(path: Path, *, shown_as: Path) -> None:

@@ -8,7 +8,9 @@ from typing import Any
 
 import click
 
+from ..errors import ReltextError
 from ..export import TABLE_FORMATS, write_table
+from ..files import atomic_path
 from ..topic_codes import candidate_codes, promote_topic, topic_code_table
 from ..topic_views import (
     TURN_TOPIC_COLUMNS,
@@ -286,27 +288,12 @@ def groups(by: str, counts: bool, out: str | None, plot: str | None,
 
 def _save_figure(figure: Any, path: Path) -> None:
     """Save atomically, in the format the suffix names."""
-    import os
-    import tempfile
-
-    from ..errors import ReltextError
-
-    folder = path.parent if str(path.parent) else Path(".")
-    if not folder.is_dir():
-        raise ReltextError("the folder does not exist", path=folder,
-                           fix="Create it first, or write the plot elsewhere.")
     suffix = path.suffix.lower()
     if suffix not in (".svg", ".png", ".pdf"):
         raise ReltextError(f"cannot draw a {suffix or 'suffix-less'} file", path=path,
                            fix="Name the plot .svg, .png or .pdf.")
-    descriptor, temporary = tempfile.mkstemp(dir=folder, prefix=f".{path.name}.", suffix=suffix)
-    os.close(descriptor)
-    try:
+    with atomic_path(path) as temporary:
         figure.savefig(temporary, format=suffix[1:], bbox_inches="tight")
-        os.replace(temporary, path)
-    finally:
-        if os.path.exists(temporary):
-            os.unlink(temporary)
 
 
 @export.command("topics", context_settings=CONTEXT_SETTINGS)
