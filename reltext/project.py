@@ -21,13 +21,16 @@ from .gold import import_codings
 from .ingest import IngestResult, find_files, ingest_files
 from .manifest import Manifest, load_manifest
 from .pseudonymise import (
-    PseudonymiseSummary,
     Pseudonymiser,
+    PseudonymiseSummary,
     default_key_path,
     pseudonymise_project,
 )
 from .refi import ExportSummary, write_qdpx
 from .store import Store
+from .topic_codes import candidate_codes, promote_topic, topic_code_table
+from .topic_views import topic_distribution, topics_frame, turn_topics_frame
+from .topics import TopicSettings, TopicsResult, assign_topics, fit_topics
 
 
 class Project:
@@ -150,3 +153,43 @@ class Project:
         """
         key_path = Path(key_out) if key_out else default_key_path(self.path)
         return pseudonymise_project(self.store, pseudonymiser, key_out=key_path, report=report)
+
+    # -- topics -------------------------------------------------------------------------
+
+    def fit_topics(self, settings: TopicSettings | None = None, *, progress=None) -> TopicsResult:
+        """Fit and store a topic model over the turns; see :func:`reltext.topics.fit_topics`."""
+        return fit_topics(self.store, settings or TopicSettings(), progress=progress)
+
+    def assign_topics(self, run_id: str | None = None, *, progress=None) -> dict[str, int]:
+        """Give turns ingested since a topics run their topics, without refitting."""
+        return assign_topics(self.store, run_id, progress=progress)
+
+    def topics(self, run_id: str | None = None) -> pd.DataFrame:
+        """The topics of a run (the latest by default): ``topic_id, size, label, words``, ..."""
+        return topics_frame(self.store, run_id)
+
+    def turn_topics(self, run_id: str | None = None) -> pd.DataFrame:
+        """Each modelled unit's topic: ``transcript_id, turn_id, topic_id, probability``, ..."""
+        return turn_topics_frame(self.store, run_id)
+
+    def topic_distribution(self, by: str = "role", *, run_id: str | None = None,
+                           share: bool = True) -> pd.DataFrame:
+        """Topics by role, site, wave or any attribute; see :mod:`reltext.topic_views`."""
+        return topic_distribution(self.store, by, run_id=run_id, share=share)
+
+    def topic_code_table(self, coder: str | None = None, *,
+                         run_id: str | None = None) -> pd.DataFrame:
+        """The share of each topic's coded units carrying each code of ``coder``."""
+        return topic_code_table(self.store, coder=coder, run_id=run_id)
+
+    def candidate_codes(self, coder: str | None = None, *, run_id: str | None = None,
+                        min_size: int | None = None, max_coverage: float = 0.25
+                        ) -> pd.DataFrame:
+        """Large, coherent topics that no code of ``coder`` covers, with example turns."""
+        return candidate_codes(self.store, coder=coder, run_id=run_id, min_size=min_size,
+                               max_coverage=max_coverage)
+
+    def promote_topic(self, topic_id: int, *, key: str, codebook: str | os.PathLike[str],
+                      run_id: str | None = None) -> dict:
+        """Add a topic to a codebook YAML as a draft code; see :func:`promote_topic`."""
+        return promote_topic(self.store, topic_id, key=key, codebook=codebook, run_id=run_id)

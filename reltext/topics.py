@@ -482,7 +482,7 @@ def _describe_topics(
     normalised = embeddings / np.maximum(np.linalg.norm(embeddings, axis=1, keepdims=True), 1e-12)
     topics = []
     representative: dict[int, int] = {}
-    for topic_id in sorted(set(int(topic) for topic in predictions)):
+    for topic_id in sorted({int(topic) for topic in predictions}):
         members = np.flatnonzero(predictions == topic_id)
         words = [[word, round(float(score), 6)] for word, score in
                  (model.get_topic(topic_id) or [])[:top_words] if word]
@@ -497,7 +497,7 @@ def _describe_topics(
                 representative[int(members[position])] = rank
         label = OUTLIER_LABEL if topic_id == OUTLIER_TOPIC else \
             ", ".join(word for word, _ in words[:LABEL_WORDS]) or f"topic {topic_id}"
-        topics.append({"topic_id": topic_id, "size": int(len(members)), "label": label,
+        topics.append({"topic_id": topic_id, "size": len(members), "label": label,
                        "words": words, "coherence": coherence})
     return topics, representative
 

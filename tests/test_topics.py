@@ -76,6 +76,12 @@ def test_topics_sentence_units_have_offsets_into_their_turn(project):
     with project.store.read() as conn:
         texts = {pk: turn_text for pk, turn_text in project.store.turn_keys(conn).values()}
     assert units and all(texts[u.turn_pk][u.start_char:u.end_char] == u.text for u in units)
+    fit_topics(project.store, TopicSettings(seed=5, fast=True, embedding="tfidf", topics=4,
+                                            unit="sentence", min_words=1))
+    turns = turn_topics_frame(project.store)
+    assert len(turns) == len(units)
+    assert all(texts[row.turn_pk][row.start_char:row.end_char] == row.text
+               for row in turns.itertuples())
 
 
 def test_topics_fast_fit_finds_the_themes_and_stores_everything(project):

@@ -11,16 +11,8 @@ import click
 from ..errors import ReltextError
 from ..export import TABLE_FORMATS, write_table
 from ..files import atomic_path
-from ..topic_codes import candidate_codes, promote_topic, topic_code_table
-from ..topic_views import (
-    TURN_TOPIC_COLUMNS,
-    plot_topic_distribution,
-    topic_distribution,
-    topics_frame,
-    turn_topics_frame,
-)
-from ..topics import EMBEDDINGS, RUN_KIND, UNITS, TopicSettings, assign_topics, fit_topics, \
-    parse_where
+from ..topic_views import TURN_TOPIC_COLUMNS, plot_topic_distribution
+from ..topics import EMBEDDINGS, RUN_KIND, UNITS, TopicSettings, parse_where
 from . import CONTEXT_SETTINGS, ReltextGroup, db_option, export, main, open_project, table
 
 run_option = click.option("--run", "run_id", default=None, metavar="RUN_ID",
@@ -98,10 +90,10 @@ def topics(ctx: click.Context, seed: int, unit: str, speaker_role: str | None,
     project = open_project(db)
     progress = EmbeddingProgress(silent)
     try:
-        result = fit_topics(project.store, settings, progress=progress)
+        result = project.fit_topics(settings, progress=progress)
     finally:
         progress.close()
-    frame = topics_frame(project.store, result.run_id)
+    frame = project.topics(result.run_id)
     click.echo(table(frame[["topic_id", "size", "coherence", "label"]].round(3)))
     seconds = result.manifest["seconds"]
     click.echo(
@@ -121,7 +113,7 @@ def list_topics(run_id: str | None, words: bool, db: str | None) -> None:
     Example:
         reltext topics list --words
     """
-    frame = topics_frame(open_project(db).store, run_id)
+    frame = open_project(db).topics(run_id)
     column = "words" if words else "label"
     click.echo(table(frame[["topic_id", "size", "coherence", column]].round(3)))
 
@@ -166,7 +158,7 @@ def assign(run_id: str | None, silent: bool, db: str | None) -> None:
     project = open_project(db)
     progress = EmbeddingProgress(silent)
     try:
-        counts = assign_topics(project.store, run_id, progress=progress)
+        counts = project.assign_topics(run_id, progress=progress)
     finally:
         progress.close()
     click.echo(f"Assigned topics to {counts['units']} new units "
@@ -187,7 +179,7 @@ def codes(coder: str | None, out: str | None, run_id: str | None,
     Example:
         reltext topics codes --coder human:gold --out topic-codes.csv
     """
-    frame = topic_code_table(open_project(db).store, coder=coder, run_id=run_id)
+    frame = open_project(db).topic_code_table(coder, run_id=run_id)
     click.echo(f"Codings of {frame.attrs['coder']}; shares of each topic's coded units.")
     shown = frame.reset_index()
     shown["label"] = shown["label"].str.slice(0, 28)
@@ -215,8 +207,8 @@ def candidates(coder: str | None, max_coverage: float,
         reltext topics candidates --coder rules:relational@1.0
         reltext topics promote 4 --code housing --codebook codebooks/mine.yaml
     """
-    frame = candidate_codes(open_project(db).store, coder=coder, run_id=run_id,
-                            max_coverage=max_coverage, min_size=min_size)
+    frame = open_project(db).candidate_codes(coder, run_id=run_id, min_size=min_size,
+                                             max_coverage=max_coverage)
     if frame.empty:
         click.echo(f"No candidate codes: every large, coherent topic is covered by a code of "
                    f"{frame.attrs['coder']}.")
@@ -246,8 +238,7 @@ def promote(topic: int, key: str, codebook: str, run_id: str | None,
     Example:
         reltext topics promote 4 --code housing --codebook codebooks/mine.yaml
     """
-    code = promote_topic(open_project(db).store, topic, key=key, codebook=codebook,
-                         run_id=run_id)
+    code = open_project(db).promote_topic(topic, key=key, codebook=codebook, run_id=run_id)
     click.echo(f"Added the draft code '{key}' to {Path(codebook)} with "
                f"{len(code['phrases'])} phrases and {len(code['examples'])} examples; "
                "edit its definition and criteria before coding with it.")
@@ -271,8 +262,8 @@ def groups(by: str, counts: bool, out: str | None, plot: str | None,
         reltext topics groups --by role
         reltext topics groups --by wave --plot topics-by-wave.svg
     """
-    store = open_project(db).store
-    frame = topic_distribution(store, by, run_id=run_id, share=not counts)
+    project = open_project(db)
+    frame = project.topic_distribution(by, run_id=run_id, share=not counts)
     shown = frame.T
     shown.index.name = "topic"
     click.echo(table(shown.reset_index().round(3)))
@@ -280,7 +271,7 @@ def groups(by: str, counts: bool, out: str | None, plot: str | None,
         path = write_table(frame.reset_index(), out, "csv")
         click.echo(f"Wrote the table to {path}.")
     if plot:
-        shares = frame if not counts else topic_distribution(store, by, run_id=run_id)
+        shares = frame if not counts else project.topic_distribution(by, run_id=run_id)
         figure = plot_topic_distribution(shares, title=f"Topics by {by}")
         _save_figure(figure, Path(plot))
         click.echo(f"Wrote the plot to {plot}.")
@@ -309,7 +300,7 @@ def export_topics(format: str, out: str, run_id: str | None, db: str | None) -> 
     Example:
         reltext export topics --format csv --out topics.csv
     """
-    frame = topics_frame(open_project(db).store, run_id)
+    frame = open_project(db).topics(run_id)
     path = write_table(frame, out, format)
     click.echo(f"Wrote {len(frame)} topics to {path}.")
 
@@ -330,7 +321,7 @@ def export_turn_topics(format: str, out: str, run_id: str | None, db: str | None
     Example:
         reltext export turn-topics --format csv --out turn-topics.csv
     """
-    frame = turn_topics_frame(open_project(db).store, run_id)
+    frame = open_project(db).turn_topics(run_id)
     columns = TURN_TOPIC_COLUMNS + ["start_char", "end_char", "representative"]
     path = write_table(frame[columns], out, format)
     click.echo(f"Wrote {len(frame)} turn topics to {path}.")
