@@ -1,4 +1,8 @@
-"""The AnnoMI corpus as a reltext turn table (the contract's column names)."""
+"""The AnnoMI corpus as a reltext turn table (the contract's column names).
+
+Usage:
+    python benchmarks/annomi.py annomi-turns.csv
+"""
 
 from __future__ import annotations
 
@@ -14,7 +18,11 @@ DROPPED = {"video_url", "video_title"}
 
 
 def write_turn_table(out: Path, source: Path = ANNOMI) -> int:
-    """Write AnnoMI as a turn table with a ``role`` column; returns the number of turns."""
+    """Write AnnoMI as a turn table with a ``role`` column; returns the number of turns.
+
+    Transcript and turn ids stay AnnoMI's own (``transcript_id``, ``utterance_id``), as in
+    the gold standard, so gold codings import onto these turns as they are.
+    """
     with source.open(newline="", encoding="utf-8") as file:
         rows = list(csv.DictReader(file))
     columns = ["transcript_id", "turn_id", "speaker", "role", "text", "timestamp", "subject",
@@ -25,7 +33,13 @@ def write_turn_table(out: Path, source: Path = ANNOMI) -> int:
         for row in rows:
             turn = {RENAME.get(key, key): value for key, value in row.items()
                     if key not in DROPPED}
-            turn["transcript_id"] = f"annomi-{int(turn['transcript_id']):03d}"
             turn["role"] = turn["speaker"]
             writer.writerow({column: turn.get(column, "") for column in columns})
     return len(rows)
+
+
+if __name__ == "__main__":
+    import sys
+
+    target = Path(sys.argv[1] if len(sys.argv) > 1 else "annomi-turns.csv")
+    print(f"Wrote {write_turn_table(target)} turns to {target}.")

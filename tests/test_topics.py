@@ -292,3 +292,17 @@ def cli_error(db):
         return result.stderr
 
     return run
+
+
+@pytest.mark.slow
+def test_topics_umap_and_hdbscan_runs_are_reproducible(project):
+    settings = TopicSettings(seed=11, embedding="tfidf", min_topic_size=5)
+    first = fit_topics(project.store, settings)
+    second = fit_topics(project.store, settings)
+    assert first.manifest["parameters"]["method"] == "umap+hdbscan"
+    assert first.manifest["parameters"]["hdbscan_min_cluster_size"] == 5
+    a, b = turn_topics_frame(project.store, first.run_id), turn_topics_frame(
+        project.store, second.run_id)
+    assert a.equals(b) and a["topic_id"].nunique() >= 2
+    assert topics_frame(project.store, first.run_id).drop(columns="run_id").equals(
+        topics_frame(project.store, second.run_id).drop(columns="run_id"))
