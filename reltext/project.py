@@ -183,11 +183,11 @@ class Project:
         return topic_code_table(self.store, coder=coder, run_id=run_id)
 
     def candidate_codes(self, coder: str | None = None, *, run_id: str | None = None,
-                        min_size: int | None = None, max_coverage: float = 0.25
-                        ) -> pd.DataFrame:
+                        min_size: int | None = None, max_coverage: float = 0.25,
+                        min_coded: int = 5) -> pd.DataFrame:
         """Large, coherent topics that no code of ``coder`` covers, with example turns."""
         return candidate_codes(self.store, coder=coder, run_id=run_id, min_size=min_size,
-                               max_coverage=max_coverage)
+                               max_coverage=max_coverage, min_coded=min_coded)
 
     def promote_topic(self, topic_id: int, *, key: str, codebook: str | os.PathLike[str],
                       run_id: str | None = None) -> dict:

@@ -93,8 +93,9 @@ def topic_code_table(
     shares = coded.groupby("topic_id")[codes + ["any_code"]].mean().reindex(table.index)
     order = sorted(codes, key=lambda code: (-int(coded[code].sum()), code))
     table = table.join(shares[order + ["any_code"]])
-    table["top_code"] = shares[order].idxmax(axis=1, skipna=True).where(
-        shares[order].max(axis=1) > 0) if order else None
+    # Topics none of whose units were coded have no shares, hence no top code.
+    filled = shares[order].fillna(-1.0)
+    table["top_code"] = filled.idxmax(axis=1).where(filled.max(axis=1) > 0) if order else None
     table.attrs["coder"] = coder
     return table
 

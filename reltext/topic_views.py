@@ -149,7 +149,7 @@ def plot_topic_distribution(frame: pd.DataFrame, *, title: str = "Topics by grou
     shown = shares[kept].copy()
     if len(order) > top:
         shown["other topics"] = shares[list(order[top:])].sum(axis=1)
-    figure, axes = plt.subplots(figsize=(10, 1.2 + 0.45 * len(shown)))
+    figure, axes = plt.subplots(figsize=(10, max(3.5, 1.2 + 0.45 * len(shown))))
     left = pd.Series(0.0, index=shown.index)
     colours = plt.get_cmap("tab20").colors
     for index, column in enumerate(shown.columns):

@@ -176,8 +176,8 @@ def test_topics_by_group_and_over_time(project):
         topic_distribution(project.store, "colour")
 
 
-def add_codings(project, tmp_path, theme_codes: dict[str, str]):
-    """Code each client turn by its theme: housing turns get 'isolation', etc."""
+def add_codings(project, tmp_path, theme_codes: dict[str, str], *, uncoded: str = ""):
+    """Code each client turn by its theme; the turns of the ``uncoded`` theme are not coded."""
     turns = turn_topics_frame(project.store)
     topics = topics_frame(project.store).set_index("topic_id")["words"]
     path = tmp_path / "codes.csv"
@@ -185,6 +185,8 @@ def add_codings(project, tmp_path, theme_codes: dict[str, str]):
         writer = csv.writer(file)
         writer.writerow(["transcript_id", "turn_id", "codes"])
         for row in turns.itertuples():
+            if theme_of(topics[row.topic_id]) == uncoded:
+                continue
             writer.writerow([row.transcript_id, row.turn_id,
                              theme_codes.get(theme_of(topics[row.topic_id]), "")])
     project.import_codings(path, coder="human:alice")
@@ -193,13 +195,16 @@ def add_codings(project, tmp_path, theme_codes: dict[str, str]):
 def test_topics_code_table_and_candidate_codes(project, tmp_path):
     fit_topics(project.store, FAST)
     add_codings(project, tmp_path, {"family": "connection", "work": "agency",
-                                    "medication": "disempowerment"})
+                                    "medication": "disempowerment"}, uncoded="work")
     table = topic_code_table(project.store)
     assert table.attrs["coder"] == "human:alice"
     words = topics_frame(project.store).set_index("topic_id")["words"]
     by_theme = {theme_of(words[topic]): row for topic, row in table.iterrows()}
     assert by_theme["family"]["connection"] == 1.0 and by_theme["family"]["agency"] == 0.0
     assert by_theme["housing"]["any_code"] == 0.0 and by_theme["housing"]["coded"] == 12
+    assert by_theme["work"]["coded"] == 0 and by_theme["work"]["connection"] != \
+        by_theme["work"]["connection"] and by_theme["work"]["top_code"] is None
+    assert by_theme["medication"]["top_code"] == "disempowerment"
     candidates = candidate_codes(project.store, min_size=5)
     assert [theme_of(w) for w in candidates["words"]] == ["housing"]
     assert len(candidates["examples"].iloc[0]) == 5

@@ -196,10 +196,12 @@ def codes(coder: str | None, out: str | None, run_id: str | None,
               help="A candidate's most frequent code is on at most this share of its units.")
 @click.option("--min-size", default=None, type=int,
               help="Smallest candidate topic (default: 2% of the units, at least 10).")
+@click.option("--min-coded", default=5, show_default=True, type=int,
+              help="Fewest coded units a topic needs before it can be called uncovered.")
 @run_option
 @db_option
-def candidates(coder: str | None, max_coverage: float,
-               min_size: int | None, run_id: str | None, db: str | None) -> None:
+def candidates(coder: str | None, max_coverage: float, min_size: int | None, min_coded: int,
+               run_id: str | None, db: str | None) -> None:
     """Candidate codes: large, coherent topics that no code covers, with example turns.
 
     \b
@@ -208,7 +210,7 @@ def candidates(coder: str | None, max_coverage: float,
         reltext topics promote 4 --code housing --codebook codebooks/mine.yaml
     """
     frame = open_project(db).candidate_codes(coder, run_id=run_id, min_size=min_size,
-                                             max_coverage=max_coverage)
+                                             max_coverage=max_coverage, min_coded=min_coded)
     if frame.empty:
         click.echo(f"No candidate codes: every large, coherent topic is covered by a code of "
                    f"{frame.attrs['coder']}.")
