@@ -13,9 +13,9 @@ the fitted model in ``<project>.models/topics/<run_id>/`` so that transcripts ad
 be given topics without refitting (:func:`assign_topics`).
 
 Example:
-    >>> result = fit_topics(store, TopicSettings(seed=7, speaker_role="client"))
+    >>> result = fit_topics(store, TopicSettings(seed=42))   # AnnoMI, all turns
     >>> [topic["label"] for topic in result.topics][:3]
-    ['drinking, alcohol, drinks', 'smoking, cigarettes, quit', 'weight, eat, exercise']
+    ['(no topic)', 'drinking, drink, alcohol, drinks', 'makes, felt, maybe, makes feel']
 """
 
 from __future__ import annotations

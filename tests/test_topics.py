@@ -312,3 +312,15 @@ def test_topics_umap_and_hdbscan_runs_are_reproducible(project):
     assert a.equals(b) and a["topic_id"].nunique() >= 2
     assert topics_frame(project.store, first.run_id).drop(columns="run_id").equals(
         topics_frame(project.store, second.run_id).drop(columns="run_id"))
+
+
+def test_topics_without_the_topics_extra_say_how_to_install_it(project, monkeypatch):
+    import sys
+
+    from reltext.errors import MissingExtraError
+
+    monkeypatch.setitem(sys.modules, "bertopic", None)  # as if it were not installed
+    with pytest.raises(MissingExtraError, match=r"'bertopic'.*pip install 'reltext\[topics\]'"):
+        fit_topics(project.store, FAST)
+    with project.store.read() as conn:
+        assert project.store.list_runs(conn, kind="topics") == []
