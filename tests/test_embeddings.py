@@ -37,7 +37,7 @@ def test_embeddings_are_cached_once_and_read_back_identically(project, monkeypat
     with project.store.read() as conn:
         assert conn.execute(text("SELECT COUNT(*) FROM embeddings")).scalar() == 12
 
-    import reltext.embeddings as embeddings
+    from reltext import embeddings
 
     def refuse(*args, **kwargs):
         raise AssertionError("the encoder ran although every turn was cached")
