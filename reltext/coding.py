@@ -12,6 +12,7 @@ Example:
 
 from __future__ import annotations
 
+import functools
 import math
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -26,6 +27,7 @@ from .errors import ReltextError
 from .gold import read_codings_csv
 from .nlp import DEFAULT_PIPELINE
 from .store import Store
+from .training import LearnedTurnCoder, coder_name, list_models
 
 CODERS = ("rules", "learned", "auto")
 
@@ -73,8 +75,10 @@ def code_project(
     Args:
         store: The project.
         codebook_path: The YAML codebook; the project's latest or the bundled one when None.
-        coder: ``rules``, ``learned`` or ``auto`` (the best available: the rules coder until
-            a learned coder has been trained).
+        coder: ``rules``, ``learned`` (the newest trained model, coder
+            ``learned:<model_id>``) or ``auto`` (the best available: the rules coder until a
+            model has been trained, then the newest model combined with the rules, coder
+            ``auto:<model_id>``).
         pipeline: The spaCy pipeline the rules coder uses.
         workers: Processes coding in parallel.
         batch_size: Turns per batch and per transaction.
@@ -85,7 +89,8 @@ def code_project(
     """
     if coder not in CODERS:
         raise ReltextError(f"unknown coder {coder!r}", fix=f"Use one of: {', '.join(CODERS)}.")
-    if coder == "learned":
+    models = list_models(store)
+    if coder == "learned" and not models:
         raise ReltextError("no learned coder has been trained in this project",
                            fix="Train one with 'reltext train', or use --coder rules.")
     codebook = resolve_codebook(store, codebook_path)
@@ -110,6 +115,17 @@ def code_project(
         "reltext": __version__,
         "parameters": {"workers": workers, "batch_size": batch_size},
     }
+    if coder in ("learned", "auto") and models:
+        # The newest model codes; "auto" combines it with the rules code by code.
+        model_id = models[-1]["model_id"]
+        combine = coder == "auto"
+        factory = functools.partial(LearnedTurnCoder, str(store.path), model_id=model_id,
+                                    combine=combine,
+                                    codebook=str(Path(codebook.path).resolve()))
+        manifest = {**manifest, "coder_kind": coder, "model_id": model_id}
+        yield from run_coding(store, factory, coder_id=coder_name(model_id, combine=combine),
+                              manifest=manifest, batch_size=batch_size, workers=workers)
+        return
     factory = RulesCoderFactory(str(Path(codebook.path).resolve()), pipeline)
     yield from run_coding(store, factory, coder_id=codebook.coder_id, manifest=manifest,
                           batch_size=batch_size, workers=workers)

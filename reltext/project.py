@@ -11,23 +11,37 @@ from __future__ import annotations
 
 import functools
 import os
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 
+from . import training
+from .active_learning import review_queue
+from .effective import check_coder, coded_turns, effective_codings
 from .export import codings_frame, transcripts_frame, turns_frame
 from .gold import import_codings
 from .ingest import IngestResult, find_files, ingest_files
 from .manifest import Manifest, load_manifest
 from .pseudonymise import (
-    PseudonymiseSummary,
     Pseudonymiser,
+    PseudonymiseSummary,
     default_key_path,
     pseudonymise_project,
 )
 from .refi import ExportSummary, write_qdpx
 from .store import Store
+from .training import TrainedModel
+from .topic_codes import candidate_codes, promote_topic, topic_code_table
+from .topic_views import topic_distribution, topics_frame, turn_topics_frame
+from .topics import RUN_KIND as TOPICS_RUN
+from .topics import TopicSettings, TopicsResult, assign_topics, fit_topics
+
+if TYPE_CHECKING:
+    import networkx as nx
+
+Progress = Callable[[Iterable[Any], int, str], Iterable[Any]]
 
 
 class Project:
@@ -114,6 +128,77 @@ class Project:
         with self.store.read() as conn:
             return self.store.coded_turn_codes(conn, coder)
 
+    # -- the learned coder -----------------------------------------------------------------
+
+    def train(self, *, gold: str | os.PathLike[str] | None = None,
+              coders: Sequence[str] | None = None,
+              codebook: str | os.PathLike[str] | None = None, embedding: str | None = None,
+              random_state: int | None = 0) -> TrainedModel:
+        """Fit, save and record a learned coder (see :mod:`reltext.training`).
+
+        Args:
+            gold: A codings CSV imported first as ``human:gold`` and trained on.
+            coders: The human coders to learn from (with ``gold``: in addition to it);
+                every human coder when None. Review decisions always count.
+            codebook: The codebook YAML (codes, seed examples, rules); the bundled one when None.
+            embedding: ``"minilm"`` or ``"tfidf"``; MiniLM when installed when None.
+        """
+        return training.train_model(self.store, random_state=random_state,
+                                    **self._training_inputs(gold, coders, codebook, embedding))
+
+    def cross_validate(self, *, gold=None, coders=None, codebook=None, embedding=None,
+                       n_splits: int = 5, random_state: int | None = 0) -> dict[str, Any]:
+        """Rules, learned and auto scored on transcripts each model never saw (grouped CV)."""
+        inputs = self._training_inputs(gold, coders, codebook, embedding)
+        inputs.pop("rules_name")
+        inputs.pop("codebook")
+        return training.cross_validate(self.store, n_splits=n_splits, random_state=random_state,
+                                       **inputs)
+
+    def _training_inputs(self, gold, coders, codebook, embedding) -> dict[str, Any]:
+        from .codebook import load_codebook
+        from .coders.rules import RulesCoder
+
+        book = load_codebook(codebook)
+        chosen = list(coders or [])
+        if gold is not None:
+            self.import_codings(gold, coder=training.GOLD_CODER, known_codes=book.keys)
+            chosen.insert(0, training.GOLD_CODER)
+        return {
+            "codes": list(book.keys), "seeds": training.codebook_seeds(book),
+            "coders": chosen or None, "embedding": embedding,
+            "rule_coder": training.rules_function(RulesCoder(book), self.store),
+            "rules_name": book.coder_id,
+            "codebook": {"name": book.name, "version": book.version, "sha256": book.sha256,
+                         "path": str(book.path)},
+        }
+
+    def models(self) -> pd.DataFrame:
+        """The learned models, oldest first: id, when, training size, macro CV kappa."""
+        rows = []
+        for model in training.list_models(self.store):
+            manifest = model["manifest"]
+            kappas = [s["kappa"] for s in manifest.get("cv", {}).values() if "kappa" in s]
+            rows.append({
+                "model_id": model["model_id"], "created_at": model["created_at"],
+                "turns": manifest.get("training", {}).get("turns"),
+                "decisions": manifest.get("training", {}).get("decisions"),
+                "embedding": manifest.get("features", {}).get("embedding"),
+                "codes_learned": len(manifest.get("thresholds", {})),
+                "codes_to_rules": len(manifest.get("fallback_to_rules", {})),
+                "cv_kappa": round(sum(kappas) / len(kappas), 3) if kappas else None,
+                "path": model["path"],
+            })
+        return pd.DataFrame(rows, columns=["model_id", "created_at", "turns", "decisions",
+                                           "embedding", "codes_learned", "codes_to_rules",
+                                           "cv_kappa", "path"])
+
+    def review_queue(self, *, n: int = 20, code: str | None = None,
+                     model_id: str | None = None) -> pd.DataFrame:
+        """The turns whose review would teach the learned coder most (see
+        :func:`reltext.active_learning.review_queue`)."""
+        return review_queue(self.store, n=n, code=code, model_id=model_id)
+
     def import_codings(self, path, *, coder: str, known_codes=None) -> dict[str, int]:
         """Add a human coder's codings from a contract codings CSV (see :mod:`reltext.gold`)."""
         return import_codings(self.store, path, coder=coder, known_codes=known_codes)
@@ -150,3 +235,173 @@ class Project:
         """
         key_path = Path(key_out) if key_out else default_key_path(self.path)
         return pseudonymise_project(self.store, pseudonymiser, key_out=key_path, report=report)
+
+    # -- topics -------------------------------------------------------------------------
+
+    def fit_topics(self, settings: TopicSettings | None = None, *, progress=None) -> TopicsResult:
+        """Fit and store a topic model over the turns; see :func:`reltext.topics.fit_topics`."""
+        return fit_topics(self.store, settings or TopicSettings(), progress=progress)
+
+    def assign_topics(self, run_id: str | None = None, *, progress=None) -> dict[str, int]:
+        """Give turns ingested since a topics run their topics, without refitting."""
+        return assign_topics(self.store, run_id, progress=progress)
+
+    def topics(self, run_id: str | None = None) -> pd.DataFrame:
+        """The topics of a run (the latest by default): ``topic_id, size, label, words``, ..."""
+        return topics_frame(self.store, run_id)
+
+    def turn_topics(self, run_id: str | None = None) -> pd.DataFrame:
+        """Each modelled unit's topic: ``transcript_id, turn_id, topic_id, probability``, ..."""
+        return turn_topics_frame(self.store, run_id)
+
+    def topic_distribution(self, by: str = "role", *, run_id: str | None = None,
+                           share: bool = True) -> pd.DataFrame:
+        """Topics by role, site, wave or any attribute; see :mod:`reltext.topic_views`."""
+        return topic_distribution(self.store, by, run_id=run_id, share=share)
+
+    def topic_code_table(self, coder: str | None = None, *,
+                         run_id: str | None = None) -> pd.DataFrame:
+        """The share of each topic's coded units carrying each code of ``coder``."""
+        return topic_code_table(self.store, coder=coder, run_id=run_id)
+
+    def candidate_codes(self, coder: str | None = None, *, run_id: str | None = None,
+                        min_size: int | None = None, max_coverage: float = 0.25,
+                        min_coded: int = 5) -> pd.DataFrame:
+        """Large, coherent topics that no code of ``coder`` covers, with example turns."""
+        return candidate_codes(self.store, coder=coder, run_id=run_id, min_size=min_size,
+                               max_coverage=max_coverage, min_coded=min_coded)
+
+    def promote_topic(self, topic_id: int, *, key: str, codebook: str | os.PathLike[str],
+                      run_id: str | None = None) -> dict:
+        """Add a topic to a codebook YAML as a draft code; see :func:`promote_topic`."""
+        return promote_topic(self.store, topic_id, key=key, codebook=codebook, run_id=run_id)
+
+    # -- analysis -----------------------------------------------------------------------
+    # Every analysis reads one coder's effective codings (reltext.effective): review
+    # decisions applied, the coder with the most codings when none is named.
+
+    def effective_codings(self, coder: str | None = None) -> pd.DataFrame:
+        """A coder's codings with review decisions applied (see :mod:`reltext.effective`)."""
+        return effective_codings(self.store, coder)
+
+    def coded_turns(self, coder: str | None = None) -> pd.DataFrame:
+        """One row per turn the coder coded, with its effective ``codes``; the analyses' unit.
+
+        The coder used is in ``frame.attrs["coder"]``.
+        """
+        coder = check_coder(self.store, coder)
+        frame = coded_turns(self.store, coder)
+        frame.attrs["coder"] = coder
+        return frame
+
+    def interactants(self, turns: pd.DataFrame | None = None, *, coder: str | None = None,
+                     lexicon: str | os.PathLike[str] | None = None,
+                     progress: Progress | None = None) -> pd.DataFrame:
+        """Every interactant mention in the coded turns (see :mod:`reltext.interactants`).
+
+        Args:
+            turns: Coded turns from :meth:`coded_turns`; those of ``coder`` when None.
+            coder: Whose coded turns, when ``turns`` is None.
+            lexicon: An interactants lexicon file; the bundled one when None.
+            progress: Wraps the per-turn extraction: ``progress(items, length, label)``.
+        """
+        from .interactants import cached_extractor, interactants_frame
+
+        turns = self.coded_turns(coder) if turns is None else turns
+        extractor = cached_extractor(lexicon)
+        found: Iterable[Any] = extractor.iter_extract(turns["text"].astype(str))
+        if progress is not None:
+            found = progress(found, len(turns), "Finding interactants")
+        return interactants_frame(turns, found)
+
+    def balance(self, by: str | list[str] = "speaker", *, coder: str | None = None) -> pd.DataFrame:
+        """Relational goods against evils per speaker, transcript, role, wave or any column."""
+        from .balance import relational_balance
+
+        return relational_balance(self.coded_turns(coder), by)
+
+    def sos_profiles(self, by: str | list[str] = "speaker", *,
+                     coder: str | None = None) -> pd.DataFrame:
+        """SOS locus shares and the individualisation index per group."""
+        from .balance import sos_profile
+
+        return sos_profile(self.coded_turns(coder), by)
+
+    def wave_change(self, *, coder: str | None = None) -> pd.DataFrame:
+        """Balance and individualisation change from each participant's first to last wave."""
+        from .balance import wave_change
+
+        return wave_change(self.coded_turns(coder))
+
+    def cooccurrence(self, *, coder: str | None = None, normalise: str = "count") -> pd.DataFrame:
+        """The code-by-code matrix over turns (``count``, ``turns`` or ``jaccard``)."""
+        from .cooccurrence import code_cooccurrence
+
+        return code_cooccurrence(self.coded_turns(coder), normalise=normalise)
+
+    def code_matrix(self, by: str | list[str] = "role", *, coder: str | None = None,
+                    normalise: str = "count") -> pd.DataFrame:
+        """Codes by transcript, role, wave or any column (``count`` or rate per ``turns``)."""
+        from .cooccurrence import code_by_group
+
+        return code_by_group(self.coded_turns(coder), by, normalise=normalise)
+
+    def web(self, value: str, *, group: str = "participant", coder: str | None = None,
+            lexicon: str | os.PathLike[str] | None = None,
+            progress: Progress | None = None) -> nx.Graph:
+        """The relational web of one participant (or role, or group): see :mod:`reltext.web`."""
+        from .balance import grouping_columns
+        from .web import relational_web
+
+        turns = self.coded_turns(coder)
+        # Only the centre's turns need reading for interactants: one web in the viewer
+        # then costs seconds, not a pass over the whole corpus.
+        column = grouping_columns(turns, group)[-1]
+        turns = turns[turns[column].astype(str) == str(value)]
+        mentions = self.interactants(turns, lexicon=lexicon, progress=progress)
+        return relational_web(turns, mentions, group=group, value=value,
+                              own_turns_only=group != "role")
+
+    def web_elements(self, value: str, *, group: str = "participant", coder: str | None = None,
+                     top: int | None = 15) -> dict[str, Any]:
+        """A web's nodes (with positions) and edges for an interactive plot."""
+        from .web import web_elements
+
+        return web_elements(self.web(value, group=group, coder=coder), top=top)
+
+    def codebook(self) -> pd.DataFrame:
+        """The codes of the most recently loaded codebook (empty when none is loaded)."""
+        with self.store.read() as conn:
+            rows = self.store.latest_codebook_codes(conn)
+        return pd.DataFrame(rows, columns=["codebook", "version", "key", "name", "parent",
+                                           "family", "polarity", "colour", "definition"])
+
+    def reviewers(self) -> pd.DataFrame:
+        """Each reviewer with their decisions, and how many codings they left accepted,
+        rejected or corrected (latest decision per coding)."""
+        with self.store.read() as conn:
+            reviewers = pd.DataFrame(self.store.decision_counts(conn),
+                                     columns=["reviewer", "decisions"])
+            latest = pd.DataFrame(self.store.review_states(conn),
+                                  columns=["coding_id", "reviewer", "verdict", "status", "code",
+                                           "start_char", "end_char", "decided_at"])
+        verdicts = latest.pivot_table(index="reviewer", columns="status", values="coding_id",
+                                      aggfunc="count", fill_value=0)
+        verdicts = verdicts.reindex(columns=["accepted", "rejected", "corrected"], fill_value=0)
+        return reviewers.merge(verdicts.reset_index(), on="reviewer", how="left").fillna(0)
+
+    def topics_table(self) -> pd.DataFrame | None:
+        """The latest fitted topics (``topic_id, size, label, words``...); None when none were."""
+        with self.store.read() as conn:
+            if self.store.latest_run(conn, TOPICS_RUN) is None:
+                return None
+        return topics_frame(self.store)
+
+    def report(self, out: str | os.PathLike[str], *, format: str | None = None,
+               coder: str | None = None, lexicon: str | os.PathLike[str] | None = None,
+               progress: Progress | None = None) -> Path:
+        """Write the self-contained HTML (or Markdown) report: see :mod:`reltext.report`."""
+        from .report import write_report
+
+        return write_report(self, out, format=format, coder=coder, lexicon=lexicon,
+                            progress=progress)

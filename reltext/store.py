@@ -22,6 +22,7 @@ from typing import Any
 from uuid import uuid4
 
 from sqlalchemy import Connection, Engine, create_engine, event, text
+from sqlalchemy import inspect as sqlalchemy_inspect
 
 from . import migrations
 from .errors import ProjectError
@@ -496,6 +497,114 @@ class Store:
         )
         return [dict(row) for row in rows.mappings()]
 
+    def human_coders(self, conn: Connection) -> list[str]:
+        """The ``human:NAME`` coders that have coded turns, in name order."""
+        return list(conn.execute(text(
+            "SELECT DISTINCT coder FROM coded_turns WHERE coder LIKE 'human:%' ORDER BY coder"
+        )).scalars())
+
+    def coded_turn_pks(self, conn: Connection, coder: str) -> dict[int, set[str]]:
+        """``turn_pk -> codes`` over every current turn ``coder`` has coded (empty: none apply)."""
+        result: dict[int, set[str]] = {}
+        rows = conn.execute(
+            text(
+                "SELECT k.turn_pk, c.code FROM coded_turns k "
+                "JOIN turns u ON u.pk = k.turn_pk JOIN transcripts t ON t.pk = u.transcript_pk "
+                "LEFT JOIN codings c ON c.turn_pk = k.turn_pk AND c.coder = k.coder "
+                "WHERE k.coder = :coder AND t.is_current = 1"
+            ),
+            {"coder": coder},
+        )
+        for turn_pk, code in rows:
+            codes = result.setdefault(turn_pk, set())
+            if code is not None:
+                codes.add(code)
+        return result
+
+    def codings_on(
+        self, conn: Connection, *, coder: str, turn_pks: Sequence[int]
+    ) -> tuple[set[int], list[dict[str, Any]]]:
+        """Which of ``turn_pks`` ``coder`` has coded, and its codings on them."""
+        coded: set[int] = set()
+        codings: list[dict[str, Any]] = []
+        for batch in chunked(sorted(set(turn_pks)), 500):
+            names = ", ".join(f":p{i}" for i in range(len(batch)))
+            params = {f"p{i}": pk for i, pk in enumerate(batch)} | {"coder": coder}
+            coded.update(conn.execute(text(
+                f"SELECT turn_pk FROM coded_turns WHERE coder = :coder AND turn_pk IN ({names})"
+            ), params).scalars())
+            codings.extend(dict(row) for row in conn.execute(text(
+                "SELECT turn_pk, code, start_char, end_char, confidence, evidence, origin "
+                f"FROM codings WHERE coder = :coder AND turn_pk IN ({names}) ORDER BY pk"
+            ), params).mappings())
+        return coded, codings
+
+    def turns_by_pk(self, conn: Connection, turn_pks: Sequence[int]) -> dict[int, dict[str, Any]]:
+        """Turns with their transcript id and the text of the turn before (``""`` if first)."""
+        result: dict[int, dict[str, Any]] = {}
+        for batch in chunked(sorted(set(turn_pks)), 500):
+            names = ", ".join(f":p{i}" for i in range(len(batch)))
+            rows = conn.execute(
+                text(
+                    "SELECT u.pk AS turn_pk, t.transcript_id, u.turn_id, u.position, u.speaker, "
+                    "u.role, u.text, p.pk AS previous_pk, COALESCE(p.text, '') AS previous_text "
+                    "FROM turns u JOIN transcripts t ON t.pk = u.transcript_pk "
+                    "LEFT JOIN turns p ON p.transcript_pk = u.transcript_pk "
+                    "AND p.position = u.position - 1 "
+                    f"WHERE u.pk IN ({names})"
+                ),
+                {f"p{i}": pk for i, pk in enumerate(batch)},
+            ).mappings()
+            result.update({row["turn_pk"]: dict(row) for row in rows})
+        return result
+
+    # -- decisions ----------------------------------------------------------------------
+
+    def training_decisions(self, conn: Connection) -> list[dict[str, Any]]:
+        """Each judged coding on a current turn with its latest verdict, in decision order.
+
+        Only ``accept``, ``reject`` and ``correct`` judge a coding; a memo is passed over.
+
+        Rows hold ``decision_id, verdict, decided_code`` (the code the reviewer settled on),
+        ``turn_pk, code`` (the coding's own code), ``coder`` and ``origin``.
+        """
+        rows = conn.execute(
+            text(
+                "SELECT d.decision_id, d.verdict, d.code AS decided_code, d.reviewer, "
+                "c.pk AS coding_pk, c.turn_pk, c.code, c.coder, c.origin "
+                "FROM decisions d JOIN codings c ON c.pk = d.coding_pk "
+                "JOIN turns u ON u.pk = c.turn_pk JOIN transcripts t ON t.pk = u.transcript_pk "
+                "WHERE t.is_current = 1 AND d.pk = (SELECT MAX(pk) FROM decisions "
+                "WHERE coding_pk = d.coding_pk AND verdict IN ('accept', 'reject', 'correct')) "
+                "ORDER BY d.pk"
+            )
+        )
+        return [dict(row) for row in rows.mappings()]
+
+    # -- models -------------------------------------------------------------------------
+
+    def add_model(
+        self, conn: Connection, *, model_id: str, kind: str, coder: str, path: str,
+        manifest: Mapping[str, Any], run_pk: int | None = None,
+    ) -> None:
+        conn.execute(
+            text(
+                "INSERT INTO models (model_id, kind, coder, path, run_pk, manifest, created_at) "
+                "VALUES (:id, :kind, :coder, :path, :run, :manifest, :at)"
+            ),
+            {"id": model_id, "kind": kind, "coder": coder, "path": path, "run": run_pk,
+             "manifest": to_json(manifest), "at": now_iso()},
+        )
+
+    def list_models(self, conn: Connection, *, kind: str | None = None) -> list[dict[str, Any]]:
+        """Models, oldest first, with their manifests."""
+        sql = "SELECT model_id, kind, coder, path, manifest, created_at FROM models"
+        params = {}
+        if kind:
+            sql += " WHERE kind = :kind"
+            params["kind"] = kind
+        rows = conn.execute(text(sql + " ORDER BY pk"), params).mappings()
+        return [{**row, "manifest": from_json(row["manifest"])} for row in rows]
     # -- codebooks and decisions ----------------------------------------------------------
 
     def add_codebook(
@@ -716,6 +825,170 @@ class Store:
             params["kind"] = kind
         rows = conn.execute(text(sql + " ORDER BY pk"), params).mappings()
         return [{**row, "manifest": from_json(row["manifest"])} for row in rows]
+
+    # -- embeddings ---------------------------------------------------------------------
+
+    def cached_embeddings(
+        self, conn: Connection, model: str, spans: Sequence[tuple[int, int, int]]
+    ) -> dict[tuple[int, int, int], bytes]:
+        """Stored vectors of ``model`` for these ``(turn_pk, start_char, end_char)`` spans."""
+        found: dict[tuple[int, int, int], bytes] = {}
+        for batch in chunked(sorted({span[0] for span in spans}), 500):
+            names = ", ".join(f":p{i}" for i in range(len(batch)))
+            rows = conn.execute(
+                text("SELECT turn_pk, start_char, end_char, vector FROM embeddings "
+                     f"WHERE model = :model AND turn_pk IN ({names})"),
+                {f"p{i}": pk for i, pk in enumerate(batch)} | {"model": model},
+            )
+            for turn_pk, start_char, end_char, vector in rows:
+                found[(turn_pk, start_char, end_char)] = vector
+        wanted = set(spans)
+        return {key: vector for key, vector in found.items() if key in wanted}
+
+    def add_embeddings(
+        self, conn: Connection, model: str, dimensions: int,
+        vectors: Sequence[tuple[tuple[int, int, int], bytes]],
+    ) -> None:
+        """Cache vectors of ``model``: ``((turn_pk, start_char, end_char), float32 bytes)``."""
+        at = now_iso()
+        conn.execute(
+            text("INSERT OR REPLACE INTO embeddings (turn_pk, model, start_char, end_char, "
+                 "dimensions, vector, created_at) VALUES (:pk, :model, :start, :end, :dim, "
+                 ":vector, :at)"),
+            [{"pk": key[0], "model": model, "start": key[1], "end": key[2], "dim": dimensions,
+              "vector": vector, "at": at} for key, vector in vectors],
+        )
+
+    # -- topics -------------------------------------------------------------------------
+
+    def max_turn_pk(self, conn: Connection) -> int:
+        """The highest turn key so far: turns ingested later have higher ones."""
+        return conn.execute(text("SELECT COALESCE(MAX(pk), 0) FROM turns")).scalar_one()
+
+    def latest_run(self, conn: Connection, kind: str) -> dict[str, Any] | None:
+        """The most recent finished run of ``kind``, with its pk and manifest."""
+        row = conn.execute(
+            text("SELECT pk, run_id, kind, coder, status, manifest, started_at, finished_at "
+                 "FROM runs WHERE kind = :kind AND status = 'done' ORDER BY pk DESC LIMIT 1"),
+            {"kind": kind},
+        ).mappings().one_or_none()
+        return {**row, "manifest": from_json(row["manifest"])} if row else None
+
+    def get_run(self, conn: Connection, run_id: str) -> dict[str, Any] | None:
+        row = conn.execute(
+            text("SELECT pk, run_id, kind, coder, status, manifest, started_at, finished_at "
+                 "FROM runs WHERE run_id = :id"), {"id": run_id},
+        ).mappings().one_or_none()
+        return {**row, "manifest": from_json(row["manifest"])} if row else None
+
+    def add_topics(
+        self, conn: Connection, run_pk: int, topics: Sequence[Mapping[str, Any]]
+    ) -> None:
+        """Store a run's topics: dicts with ``topic_id, size, label, words, coherence``."""
+        conn.execute(
+            text("INSERT INTO topics (run_pk, topic_id, size, label, words, coherence) "
+                 "VALUES (:run, :topic_id, :size, :label, :words, :coherence)"),
+            [{"run": run_pk, "topic_id": topic["topic_id"], "size": topic["size"],
+              "label": topic["label"], "words": json.dumps(topic["words"], ensure_ascii=False),
+              "coherence": topic.get("coherence")} for topic in topics],
+        )
+
+    def add_topic_assignments(
+        self, conn: Connection, run_pk: int, assignments: Sequence[Mapping[str, Any]]
+    ) -> None:
+        """Store units' topics: dicts with ``turn_pk, start_char, end_char, topic_id,
+        probability, representative``; a unit assigned again is replaced."""
+        if not assignments:
+            return
+        conn.execute(
+            text("INSERT OR REPLACE INTO topic_assignments (run_pk, turn_pk, start_char, "
+                 "end_char, topic_id, probability, representative) VALUES (:run, :turn_pk, "
+                 ":start_char, :end_char, :topic_id, :probability, :representative)"),
+            [{"representative": None, **assignment, "run": run_pk}
+             for assignment in assignments],
+        )
+
+    def list_topics(self, conn: Connection, run_pk: int) -> list[dict[str, Any]]:
+        rows = conn.execute(
+            text("SELECT topic_id, size, label, words, coherence FROM topics "
+                 "WHERE run_pk = :run ORDER BY topic_id"), {"run": run_pk},
+        ).mappings()
+        return [{**row, "words": json.loads(row["words"])} for row in rows]
+
+    def iter_topic_assignments(self, conn: Connection, run_pk: int) -> Iterator[dict[str, Any]]:
+        """A run's units in corpus order, with their turn's ids, speaker, role and metadata."""
+        rows = conn.execute(
+            text("SELECT a.turn_pk, t.transcript_id, u.turn_id, u.speaker, u.role, "
+                 "u.timestamp, a.start_char, a.end_char, "
+                 "substr(u.text, a.start_char + 1, a.end_char - a.start_char) AS text, "
+                 "a.topic_id, a.probability, a.representative, u.meta AS turn_meta, "
+                 "t.meta AS transcript_meta, t.is_current "
+                 "FROM topic_assignments a JOIN turns u ON u.pk = a.turn_pk "
+                 "JOIN transcripts t ON t.pk = u.transcript_pk WHERE a.run_pk = :run "
+                 "ORDER BY t.transcript_id, u.position, a.start_char"), {"run": run_pk},
+        ).mappings()
+        for row in rows:
+            item = dict(row)
+            item["turn_meta"] = from_json(item["turn_meta"])
+            item["transcript_meta"] = from_json(item["transcript_meta"])
+            yield item
+
+    # -- analysis reads ------------------------------------------------------------------
+
+    def review_states(self, conn: Connection) -> list[dict[str, Any]]:
+        """Each reviewed coding's latest decision (decisions are appended; the last one holds).
+
+        ``status`` is the state the decision leaves the coding in (``accepted``,
+        ``rejected``, ``corrected``...) where the schema records it, else derived from the
+        verdict; decisions that leave no state (memos) are passed over.
+        """
+        has_status = "status" in {c["name"] for c in sqlalchemy_inspect(conn).get_columns("decisions")}
+        status = "d.status" if has_status else (
+            "CASE d.verdict WHEN 'accept' THEN 'accepted' WHEN 'reject' THEN 'rejected' "
+            "WHEN 'correct' THEN 'corrected' END")
+        stateful = ("e.status IS NOT NULL" if has_status
+                    else "e.verdict IN ('accept', 'reject', 'correct')")
+        rows = conn.execute(
+            text(
+                "SELECT c.coding_id, d.reviewer, d.verdict, "
+                f"{status} AS status, d.code, d.start_char, d.end_char, d.decided_at "
+                "FROM decisions d JOIN codings c ON c.pk = d.coding_pk "
+                "WHERE d.pk = (SELECT MAX(e.pk) FROM decisions e WHERE e.coding_pk = d.coding_pk "
+                f"AND {stateful})"
+            )
+        )
+        return [dict(row) for row in rows.mappings()]
+
+    def decision_counts(self, conn: Connection) -> list[dict[str, Any]]:
+        """Every reviewer with the number of decisions they made."""
+        rows = conn.execute(
+            text("SELECT reviewer, COUNT(*) AS decisions FROM decisions "
+                 "GROUP BY reviewer ORDER BY reviewer")
+        )
+        return [dict(row) for row in rows.mappings()]
+
+    def latest_codebook_codes(self, conn: Connection) -> list[dict[str, Any]]:
+        """The codes of the most recently loaded codebook, in their stored order."""
+        rows = conn.execute(
+            text(
+                "SELECT b.name AS codebook, b.version, c.key, c.name, c.parent, c.family, "
+                "c.polarity, c.colour, c.definition FROM codes c "
+                "JOIN codebooks b ON b.pk = c.codebook_pk "
+                "WHERE b.pk = (SELECT MAX(pk) FROM codebooks) ORDER BY c.pk"
+            )
+        )
+        return [dict(row) for row in rows.mappings()]
+
+    def has_table(self, conn: Connection, name: str) -> bool:
+        """Whether the project has table ``name`` (tables added by optional features)."""
+        return sqlalchemy_inspect(conn).has_table(name)
+
+    def read_table(self, conn: Connection, name: str) -> list[dict[str, Any]]:
+        """Every row of a table added by an optional feature, as dicts; [] when it is absent."""
+        if not self.has_table(conn, name):
+            return []
+        quoted = conn.dialect.identifier_preparer.quote(name)
+        return [dict(row) for row in conn.execute(text(f"SELECT * FROM {quoted}")).mappings()]
 
 
 _TRANSCRIPT_COLUMNS = (

@@ -86,4 +86,4 @@ def table(frame) -> str:
 
 
 # Each module registers its commands on import.
-from . import coding, codings, corpus, exchange, privacy  # noqa: E402, F401
+from . import analysis, coding, codings, corpus, exchange, learning, privacy, topics  # noqa: E402, F401
