@@ -10,7 +10,7 @@ import click
 from ..agreement import json_safe
 from ..batch import ENGINES
 from ..codebook import codebook_from_qdc, codebook_to_qdc, codebook_to_yaml, load_codebook
-from ..coding import CODERS, code_project, coder_agreement, evaluate_coder
+from ..coding import CODERS
 from ..nlp import DEFAULT_PIPELINE
 from . import CONTEXT_SETTINGS, ReltextGroup, db_option, main, open_project
 
@@ -50,9 +50,9 @@ def code(codebook_path: str | None, coder: str, pipeline: str, workers: int, bat
         reltext code --engine dask --scheduler tcp://scheduler:8786
     """
     project = open_project(db)
-    progress = code_project(project.store, codebook_path=codebook_path, coder=coder,
-                            pipeline=pipeline, workers=workers, batch_size=batch_size,
-                            engine=engine, scheduler=scheduler)
+    progress = project.iter_code(codebook=codebook_path, coder=coder, pipeline=pipeline,
+                                 workers=workers, batch_size=batch_size, engine=engine,
+                                 scheduler=scheduler)
     first = next(progress, None)
     if first is None:
         click.echo("Nothing to code: every turn is coded by this coder and codebook version.")
@@ -102,7 +102,7 @@ def evaluate_command(gold: str, coder: str | None, json_out: str | None, db: str
     project = open_project(db, create=False)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        result = evaluate_coder(project.store, gold, coder=coder)
+        result = project.evaluate(gold, coder=coder)
     click.echo(f"{result['coder']} on {result['units']} gold turns")
     click.echo(_figures(result["codes"], ("support", "predicted", "precision", "recall", "f1",
                                           "kappa"), result["macro"]))
@@ -133,7 +133,7 @@ def agreement_command(coders: tuple[str, ...], json_out: str | None, db: str | N
     project = open_project(db, create=False)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        result = coder_agreement(project.store, coders[0], coders[1])
+        result = project.agreement(coders[0], coders[1])
     click.echo(f"{coders[0]} vs {coders[1]} on {result['units']} turns both coded")
     rows = {code: {"n_" + ("a" if k == "first" else "b") if k in ("first", "second") else k: v
                    for k, v in row.items()} for code, row in result["codes"].items()}
