@@ -168,7 +168,11 @@ def load_codebook(path: str | Path | None = None) -> Codebook:
         raise CodebookError("the codebook file does not exist", path=path,
                             fix="Give the path of a codebook YAML file, e.g. "
                                 "codebooks/relational.yaml.")
-    raw = path.read_bytes()
+    return codebook_from_bytes(path.read_bytes(), path=path)
+
+
+def codebook_from_bytes(raw: bytes, *, path: str | Path = "<codebook>") -> Codebook:
+    """Validate a codebook from the bytes of its YAML file (``path`` names it in errors)."""
     try:
         data = yaml.safe_load(raw.decode("utf-8"))
     except UnicodeDecodeError as error:

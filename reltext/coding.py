@@ -22,7 +22,8 @@ from typing import Any
 from . import __version__
 from .agreement import agreement, evaluate
 from .batch import BatchProgress, run_coding
-from .codebook import DEFAULT_CODEBOOK, Codebook, load_codebook, parse_codebook
+from .codebook import (DEFAULT_CODEBOOK, Codebook, codebook_from_bytes, load_codebook,
+                       parse_codebook)
 from .errors import ReltextError
 from .gold import read_codings_csv
 from .nlp import DEFAULT_PIPELINE
@@ -34,17 +35,29 @@ CODERS = ("rules", "learned", "auto")
 
 @dataclass(frozen=True, slots=True)
 class RulesCoderFactory:
-    """Builds a rules coder in each worker process (picklable: it holds only paths)."""
+    """Builds a rules coder in each worker process.
+
+    It carries the codebook's text rather than its path, so a worker on another machine
+    (a Dask cluster) needs the spaCy pipeline but not the codebook file.
+    """
 
     codebook_path: str
     pipeline: str = DEFAULT_PIPELINE
     batch_size: int = 128
+    codebook_text: bytes = b""
+
+    @classmethod
+    def for_codebook(cls, path: str | Path, pipeline: str = DEFAULT_PIPELINE
+                     ) -> RulesCoderFactory:
+        path = Path(path).resolve()
+        return cls(str(path), pipeline, codebook_text=path.read_bytes())
 
     def __call__(self) -> Any:
         from .coders.rules import RulesCoder
 
-        return RulesCoder(load_codebook(self.codebook_path), pipeline=self.pipeline,
-                          batch_size=self.batch_size)
+        codebook = (codebook_from_bytes(self.codebook_text, path=self.codebook_path)
+                    if self.codebook_text else load_codebook(self.codebook_path))
+        return RulesCoder(codebook, pipeline=self.pipeline, batch_size=self.batch_size)
 
 
 def resolve_codebook(store: Store, path: str | Path | None) -> Codebook:
@@ -131,7 +144,7 @@ def code_project(
                               manifest=manifest, batch_size=batch_size, workers=workers,
                               engine=engine, scheduler=scheduler)
         return
-    factory = RulesCoderFactory(str(Path(codebook.path).resolve()), pipeline)
+    factory = RulesCoderFactory.for_codebook(codebook.path, pipeline)
     yield from run_coding(store, factory, coder_id=codebook.coder_id, manifest=manifest,
                           batch_size=batch_size, workers=workers, engine=engine,
                           scheduler=scheduler)

@@ -59,7 +59,7 @@ def test_batch_process_pool_and_dask_agree_with_local(tmp_path):
     from reltext.codebook import DEFAULT_CODEBOOK
     from reltext.coding import RulesCoderFactory
 
-    factory = RulesCoderFactory(str(DEFAULT_CODEBOOK))
+    factory = RulesCoderFactory.for_codebook(DEFAULT_CODEBOOK)
     interviews = ROOT / "corpora" / "interviews"
     found = {}
     for name, options in [("local", {}), ("pool", {"workers": 2}),
