@@ -480,6 +480,379 @@ class Store:
         )
         return [dict(row) for row in rows.mappings()]
 
+    # -- review --------------------------------------------------------------------------
+
+    def codebook_codes(self, conn: Connection) -> list[dict[str, Any]]:
+        """The codes of the most recently loaded codebook, in codebook order (may be empty)."""
+        rows = conn.execute(
+            text(
+                "SELECT key, name, parent, family, polarity, colour, definition FROM codes "
+                "WHERE codebook_pk = (SELECT MAX(pk) FROM codebooks) ORDER BY pk"
+            )
+        )
+        return [dict(row) for row in rows.mappings()]
+
+    def codes_in_use(self, conn: Connection) -> list[str]:
+        """Every code some coding or decision uses, alphabetically."""
+        return list(
+            conn.execute(
+                text("SELECT code FROM codings UNION SELECT code FROM decisions "
+                     "WHERE code IS NOT NULL ORDER BY 1")
+            ).scalars()
+        )
+
+    def coder_confidences(self, conn: Connection, coder_like: str) -> list[tuple[str, float]]:
+        """``(coding_id, confidence)`` of the codings whose coder matches a LIKE pattern."""
+        rows = conn.execute(
+            text("SELECT coding_id, confidence FROM codings WHERE coder LIKE :like "
+                 "AND confidence IS NOT NULL"),
+            {"like": coder_like},
+        )
+        return [(row[0], row[1]) for row in rows]
+
+    def all_decisions(self, conn: Connection, *, reviewer: str | None = None) -> list[dict]:
+        """Every decision (one reviewer's, if given) with its coding and turn ids, in order."""
+        only = "WHERE d.reviewer = :reviewer" if reviewer is not None else ""
+        rows = conn.execute(
+            text(
+                f"SELECT {_DECISION_COLUMNS}, t.transcript_id, u.turn_id, c.coder "
+                "FROM decisions d JOIN codings c ON c.pk = d.coding_pk "
+                "JOIN turns u ON u.pk = c.turn_pk JOIN transcripts t ON t.pk = u.transcript_pk "
+                f"{only} ORDER BY d.pk"
+            ),
+            {"reviewer": reviewer} if reviewer is not None else {},
+        ).mappings()
+        return [_decision(row) for row in rows]
+
+    def transcript_ids(self, conn: Connection) -> list[str]:
+        """The ids of the current transcripts, in order."""
+        return list(conn.execute(text(
+            "SELECT transcript_id FROM transcripts WHERE is_current = 1 ORDER BY transcript_id"
+        )).scalars())
+
+    def review_queue(
+        self, conn: Connection, reviewer: str, *, limit: int, offset: int = 0,
+        code: str | None = None, transcript_id: str | None = None,
+    ) -> list[dict[str, Any]]:
+        """Auto-codings still pending for ``reviewer``, least confident first (unknown first).
+
+        The confidence index gives the order, so a page costs a few index probes per row.
+        """
+        where, params = _queue_filters(reviewer, code=code, transcript_id=transcript_id)
+        rows = conn.execute(
+            text(
+                f"SELECT {_REVIEW_COLUMNS} FROM codings c JOIN turns u ON u.pk = c.turn_pk "
+                "JOIN transcripts t ON t.pk = u.transcript_pk "
+                f"WHERE {where} ORDER BY c.confidence, c.pk LIMIT :limit OFFSET :offset"
+            ),
+            {**params, "limit": limit, "offset": offset},
+        )
+        return [dict(row) for row in rows.mappings()]
+
+    def count_review_queue(
+        self, conn: Connection, reviewer: str, *, code: str | None = None,
+        transcript_id: str | None = None,
+    ) -> int:
+        where, params = _queue_filters(reviewer, code=code, transcript_id=transcript_id)
+        return conn.execute(
+            text(
+                "SELECT COUNT(*) FROM codings c JOIN turns u ON u.pk = c.turn_pk "
+                f"JOIN transcripts t ON t.pk = u.transcript_pk WHERE {where}"
+            ),
+            params,
+        ).scalar_one()
+
+    def pending_coding_ids(
+        self, conn: Connection, reviewer: str, *, code: str | None = None,
+        transcript_id: str | None = None,
+    ) -> list[tuple[str, float | None]]:
+        """``(coding_id, confidence)`` of every auto-coding pending for ``reviewer``."""
+        where, params = _queue_filters(reviewer, code=code, transcript_id=transcript_id)
+        rows = conn.execute(
+            text(
+                "SELECT c.coding_id, c.confidence FROM codings c JOIN turns u ON u.pk = c.turn_pk "
+                f"JOIN transcripts t ON t.pk = u.transcript_pk WHERE {where}"
+            ),
+            params,
+        )
+        return [(row[0], row[1]) for row in rows]
+
+    def codings_for_review(self, conn: Connection, coding_ids: Sequence[str]) -> list[dict[str, Any]]:
+        """Codings by id with their turn (text included), in the order of ``coding_ids``."""
+        found: dict[str, dict[str, Any]] = {}
+        for batch in chunked(coding_ids, 500):
+            names = ", ".join(f":c{i}" for i in range(len(batch)))
+            rows = conn.execute(
+                text(
+                    f"SELECT {_REVIEW_COLUMNS} FROM codings c JOIN turns u ON u.pk = c.turn_pk "
+                    f"JOIN transcripts t ON t.pk = u.transcript_pk WHERE c.coding_id IN ({names})"
+                ),
+                {f"c{i}": coding_id for i, coding_id in enumerate(batch)},
+            )
+            found.update((row["coding_id"], dict(row)) for row in rows.mappings())
+        return [found[coding_id] for coding_id in coding_ids if coding_id in found]
+
+    def latest_decision(
+        self, conn: Connection, coding_pk: int, reviewer: str
+    ) -> dict[str, Any] | None:
+        """The reviewer's latest decision on a coding, or None."""
+        row = conn.execute(
+            text(
+                f"SELECT {_DECISION_COLUMNS} FROM decisions d JOIN codings c ON c.pk = d.coding_pk "
+                "WHERE d.coding_pk = :pk AND d.reviewer = :reviewer ORDER BY d.pk DESC LIMIT 1"
+            ),
+            {"pk": coding_pk, "reviewer": reviewer},
+        ).mappings().one_or_none()
+        return _decision(row) if row else None
+
+    def decision(self, conn: Connection, decision_id: str) -> dict[str, Any] | None:
+        row = conn.execute(
+            text(
+                f"SELECT {_DECISION_COLUMNS} FROM decisions d JOIN codings c ON c.pk = d.coding_pk "
+                "WHERE d.decision_id = :id"
+            ),
+            {"id": decision_id},
+        ).mappings().one_or_none()
+        return _decision(row) if row else None
+
+    def add_decision(self, conn: Connection, decision: Mapping[str, Any]) -> bool:
+        """Append a decision; False when one with its ``decision_id`` is there already.
+
+        The id is made when the reviewer's form is drawn, so a form sent twice (a double
+        click, a retried request) records one decision.
+        """
+        inserted = conn.execute(
+            text(
+                "INSERT INTO decisions (decision_id, coding_pk, reviewer, verdict, code, "
+                "start_char, end_char, note, previous, decided_at, status, undoes) VALUES "
+                "(:decision_id, :coding_pk, :reviewer, :verdict, :code, :start_char, :end_char, "
+                ":note, :previous, :decided_at, :status, :undoes) "
+                "ON CONFLICT (decision_id) DO NOTHING"
+            ),
+            {"note": None, "undoes": None, "decided_at": now_iso(), **decision,
+             "previous": json.dumps(decision.get("previous"), sort_keys=True)},
+        ).rowcount
+        return inserted == 1
+
+    def add_coding(self, conn: Connection, coding: Mapping[str, Any]) -> int | None:
+        """Insert one coding (columns as :meth:`add_codings`); its pk, None if its id exists."""
+        return conn.execute(
+            text(
+                "INSERT INTO codings (coding_id, turn_pk, code, start_char, end_char, "
+                "confidence, coder, origin, evidence, run_pk, created_at) VALUES (:coding_id, "
+                ":turn_pk, :code, :start_char, :end_char, :confidence, :coder, :origin, "
+                ":evidence, :run_pk, :created_at) ON CONFLICT (coding_id) DO NOTHING RETURNING pk"
+            ),
+            {"confidence": None, "evidence": None, "run_pk": None, "created_at": now_iso(),
+             **coding},
+        ).scalar_one_or_none()
+
+    def reviewer_decisions(self, conn: Connection, reviewer: str) -> list[dict[str, Any]]:
+        """Every decision of ``reviewer``, oldest first."""
+        rows = conn.execute(
+            text(
+                f"SELECT {_DECISION_COLUMNS} FROM decisions d JOIN codings c ON c.pk = d.coding_pk "
+                "WHERE d.reviewer = :reviewer ORDER BY d.pk"
+            ),
+            {"reviewer": reviewer},
+        ).mappings()
+        return [_decision(row) for row in rows]
+
+    def reviewers(self, conn: Connection) -> list[str]:
+        return list(
+            conn.execute(text("SELECT DISTINCT reviewer FROM decisions ORDER BY reviewer")).scalars()
+        )
+
+    def latest_states(
+        self, conn: Connection, coding_pks: Sequence[int], *, reviewer: str | None = None
+    ) -> list[dict[str, Any]]:
+        """Each reviewer's latest decision on these codings (one reviewer's, if given)."""
+        result: list[dict[str, Any]] = []
+        for batch in chunked(coding_pks, 500):
+            names = ", ".join(f":p{i}" for i in range(len(batch)))
+            params: dict[str, Any] = {f"p{i}": pk for i, pk in enumerate(batch)}
+            only = ""
+            if reviewer is not None:
+                only = "AND d.reviewer = :reviewer"
+                params["reviewer"] = reviewer
+            rows = conn.execute(
+                text(
+                    f"SELECT {_DECISION_COLUMNS} FROM decisions d "
+                    "JOIN codings c ON c.pk = d.coding_pk "
+                    f"WHERE d.coding_pk IN ({names}) {only} AND d.pk = (SELECT MAX(e.pk) "
+                    "FROM decisions e WHERE e.coding_pk = d.coding_pk AND e.reviewer = d.reviewer)"
+                ),
+                params,
+            ).mappings()
+            result.extend(_decision(row) for row in rows)
+        return result
+
+    def reviewer_states(self, conn: Connection, reviewer: str) -> list[dict[str, Any]]:
+        """The reviewer's latest decision on every coding they decided, with its turn and coder."""
+        rows = conn.execute(
+            text(
+                f"SELECT {_DECISION_COLUMNS}, c.turn_pk, c.coder AS coding_coder, c.origin, "
+                "c.code AS coding_code FROM decisions d JOIN codings c ON c.pk = d.coding_pk "
+                "JOIN turns u ON u.pk = c.turn_pk JOIN transcripts t ON t.pk = u.transcript_pk "
+                "WHERE d.reviewer = :reviewer AND t.is_current = 1 AND d.pk = (SELECT MAX(e.pk) "
+                "FROM decisions e WHERE e.coding_pk = d.coding_pk AND e.reviewer = d.reviewer)"
+            ),
+            {"reviewer": reviewer},
+        ).mappings()
+        return [{**_decision(row), "turn_pk": row["turn_pk"], "coding_coder": row["coding_coder"],
+                 "origin": row["origin"], "coding_code": row["coding_code"]} for row in rows]
+
+    def auto_coders(self, conn: Connection) -> list[str]:
+        """Coders that are not people (rules, learned, topic), by name."""
+        return list(
+            conn.execute(
+                text("SELECT DISTINCT coder FROM codings WHERE origin != 'human' ORDER BY coder")
+            ).scalars()
+        )
+
+    def turn_codes(
+        self, conn: Connection, coder: str, turn_pks: Sequence[int]
+    ) -> dict[int, set[str]]:
+        """``turn_pk -> codes`` that ``coder`` put on these turns (turns without codes absent)."""
+        result: dict[int, set[str]] = {}
+        for batch in chunked(turn_pks, 500):
+            names = ", ".join(f":p{i}" for i in range(len(batch)))
+            rows = conn.execute(
+                text(f"SELECT turn_pk, code FROM codings WHERE coder = :coder "
+                     f"AND turn_pk IN ({names})"),
+                {f"p{i}": pk for i, pk in enumerate(batch)} | {"coder": coder},
+            )
+            for turn_pk, code in rows:
+                result.setdefault(turn_pk, set()).add(code)
+        return result
+
+    def coded_turn_pks(self, conn: Connection, coder: str) -> set[int]:
+        """Current turns ``coder`` has coded (recorded as coded, or carrying its codings)."""
+        rows = conn.execute(
+            text(
+                "SELECT k.turn_pk FROM coded_turns k JOIN turns u ON u.pk = k.turn_pk "
+                "JOIN transcripts t ON t.pk = u.transcript_pk "
+                "WHERE k.coder = :coder AND t.is_current = 1 UNION "
+                "SELECT c.turn_pk FROM codings c JOIN turns u ON u.pk = c.turn_pk "
+                "JOIN transcripts t ON t.pk = u.transcript_pk "
+                "WHERE c.coder = :coder AND t.is_current = 1"
+            ),
+            {"coder": coder},
+        )
+        return set(rows.scalars())
+
+    def imported_human_coders(self, conn: Connection) -> list[str]:
+        """People whose codings were imported whole-turn (``coded_turns`` rows), by name."""
+        return list(
+            conn.execute(
+                text("SELECT DISTINCT coder FROM coded_turns WHERE coder LIKE 'human:%' "
+                     "ORDER BY coder")
+            ).scalars()
+        )
+
+    def turns_by_pk(self, conn: Connection, turn_pks: Sequence[int]) -> dict[int, dict[str, Any]]:
+        result: dict[int, dict[str, Any]] = {}
+        for batch in chunked(turn_pks, 500):
+            names = ", ".join(f":p{i}" for i in range(len(batch)))
+            rows = conn.execute(
+                text(
+                    "SELECT u.pk AS turn_pk, t.transcript_id, u.turn_id, u.position, u.speaker, "
+                    "u.role, u.text FROM turns u JOIN transcripts t ON t.pk = u.transcript_pk "
+                    f"WHERE u.pk IN ({names})"
+                ),
+                {f"p{i}": pk for i, pk in enumerate(batch)},
+            ).mappings()
+            result.update((row["turn_pk"], dict(row)) for row in rows)
+        return result
+
+    def turn_pk(self, conn: Connection, transcript_id: str, turn_id: str) -> tuple[int, str] | None:
+        """``(turn_pk, text)`` of a turn of a current transcript, or None."""
+        row = conn.execute(
+            text(
+                "SELECT u.pk, u.text FROM turns u JOIN transcripts t ON t.pk = u.transcript_pk "
+                "WHERE t.transcript_id = :tid AND t.is_current = 1 AND u.turn_id = :turn"
+            ),
+            {"tid": transcript_id, "turn": turn_id},
+        ).one_or_none()
+        return (row[0], row[1]) if row else None
+
+    def turn_page(
+        self, conn: Connection, transcript_id: str, *, offset: int, limit: int,
+        speaker: str | None = None,
+    ) -> list[dict[str, Any]]:
+        """One page of a current transcript's turns in order (one speaker's, if given)."""
+        only, params = "", {"tid": transcript_id, "limit": limit, "offset": offset}
+        if speaker is not None:
+            only = "AND u.speaker = :speaker"
+            params["speaker"] = speaker
+        rows = conn.execute(
+            text(
+                "SELECT u.pk AS turn_pk, u.turn_id, u.position, u.speaker, u.role, u.text, "
+                "u.timestamp FROM turns u WHERE u.transcript_pk = (SELECT pk FROM transcripts "
+                f"WHERE transcript_id = :tid AND is_current = 1) {only} "
+                "ORDER BY u.position LIMIT :limit OFFSET :offset"
+            ),
+            params,
+        ).mappings()
+        return [dict(row) for row in rows]
+
+    def transcript_speakers(self, conn: Connection, transcript_id: str) -> dict[str, int]:
+        """``speaker -> turns`` of a current transcript, in order of first appearance."""
+        rows = conn.execute(
+            text(
+                "SELECT u.speaker, COUNT(*), MIN(u.position) AS first FROM turns u "
+                "WHERE u.transcript_pk = (SELECT pk FROM transcripts WHERE transcript_id = :tid "
+                "AND is_current = 1) GROUP BY u.speaker ORDER BY first"
+            ),
+            {"tid": transcript_id},
+        )
+        return {row[0]: row[1] for row in rows}
+
+    def codings_on_turns(self, conn: Connection, turn_pks: Sequence[int]) -> list[dict[str, Any]]:
+        """Every coding on these turns, by turn and offset."""
+        result: list[dict[str, Any]] = []
+        for batch in chunked(turn_pks, 500):
+            names = ", ".join(f":p{i}" for i in range(len(batch)))
+            rows = conn.execute(
+                text(
+                    "SELECT c.pk AS coding_pk, c.coding_id, c.turn_pk, c.code, c.start_char, "
+                    "c.end_char, c.confidence, c.coder, c.origin, c.evidence FROM codings c "
+                    f"WHERE c.turn_pk IN ({names}) ORDER BY c.turn_pk, c.start_char, c.pk"
+                ),
+                {f"p{i}": pk for i, pk in enumerate(batch)},
+            ).mappings()
+            result.extend(dict(row) for row in rows)
+        return result
+
+    def corpus_overview(self, conn: Connection, *, reviewer: str | None) -> list[dict[str, Any]]:
+        """Per current transcript: metadata, turns, auto-codings, and those reviewed.
+
+        ``reviewed`` counts auto-codings whose latest decision (by ``reviewer``, or by anyone
+        when None) leaves them decided rather than pending.
+        """
+        only = "AND reviewer = :reviewer" if reviewer is not None else ""
+        rows = conn.execute(
+            text(
+                "WITH latest AS (SELECT coding_pk, status, ROW_NUMBER() OVER (PARTITION BY "
+                f"coding_pk, reviewer ORDER BY pk DESC) AS n FROM decisions WHERE 1 = 1 {only}), "
+                "decided AS (SELECT DISTINCT coding_pk FROM latest WHERE n = 1 "
+                "AND status NOT IN ('pending', 'absent')), "
+                "turn_counts AS (SELECT transcript_pk, COUNT(*) AS turns FROM turns "
+                "GROUP BY transcript_pk), "
+                "coding_counts AS (SELECT u.transcript_pk, COUNT(*) AS codings, "
+                "COUNT(x.coding_pk) AS reviewed FROM codings c JOIN turns u ON u.pk = c.turn_pk "
+                "LEFT JOIN decided x ON x.coding_pk = c.pk WHERE c.origin != 'human' "
+                "GROUP BY u.transcript_pk) "
+                "SELECT t.transcript_id, t.meta, COALESCE(n.turns, 0) AS turns, "
+                "COALESCE(k.codings, 0) AS codings, COALESCE(k.reviewed, 0) AS reviewed "
+                "FROM transcripts t LEFT JOIN turn_counts n ON n.transcript_pk = t.pk "
+                "LEFT JOIN coding_counts k ON k.transcript_pk = t.pk "
+                "WHERE t.is_current = 1 ORDER BY t.transcript_id"
+            ),
+            {"reviewer": reviewer} if reviewer is not None else {},
+        ).mappings()
+        return [{**row, "meta": from_json(row["meta"])} for row in rows]
+
     # -- runs ---------------------------------------------------------------------------
 
     def start_run(
@@ -534,6 +907,41 @@ class Store:
 _TRANSCRIPT_COLUMNS = (
     "pk, transcript_id, version, source, format, content_hash, meta, ingested_at"
 )
+
+
+_REVIEW_COLUMNS = (
+    "c.coding_id, c.pk AS coding_pk, u.pk AS turn_pk, t.transcript_id, u.turn_id, u.position, "
+    "u.speaker, u.role, u.text AS turn_text, c.code, c.start_char, c.end_char, c.confidence, "
+    "c.coder, c.origin, c.evidence"
+)
+_DECISION_COLUMNS = (
+    "d.decision_id, d.coding_pk, c.coding_id, d.reviewer, d.verdict, d.code, d.start_char, "
+    "d.end_char, d.note, d.previous, d.decided_at, d.status, d.undoes"
+)
+
+
+def _queue_filters(
+    reviewer: str, *, code: str | None, transcript_id: str | None
+) -> tuple[str, dict[str, Any]]:
+    """WHERE clause of the review queue: current auto-codings the reviewer has not decided."""
+    where = [
+        "c.origin != 'human'",
+        "t.is_current = 1",
+        "COALESCE((SELECT d.status FROM decisions d WHERE d.coding_pk = c.pk "
+        "AND d.reviewer = :reviewer ORDER BY d.pk DESC LIMIT 1), 'pending') = 'pending'",
+    ]
+    params: dict[str, Any] = {"reviewer": reviewer}
+    if code is not None:
+        where.append("c.code = :code")
+        params["code"] = code
+    if transcript_id is not None:
+        where.append("t.transcript_id = :tid")
+        params["tid"] = transcript_id
+    return " AND ".join(where), params
+
+
+def _decision(row: Any) -> dict[str, Any]:
+    return {**row, "previous": json.loads(row["previous"]) if row["previous"] else None}
 
 
 def _stored_transcript(row: Any) -> StoredTranscript:
