@@ -239,21 +239,23 @@ def _review_item(store: Store, session: Session, item: dict[str, Any],
     correct, add, memo = st.tabs(["Change code or span", "Add a missed code", "Memo"])
     with correct, st.form("review_correct"):
         new_code = st.selectbox("Code", known, index=known.index(item["code"])
-                                if item["code"] in known else 0)
+                                if item["code"] in known else 0, key="correct_code")
         span = st.text_input("Span: the exact words of the turn (blank: keep the span)",
-                             value=item["turn_text"][item["start_char"]:item["end_char"]])
-        if st.form_submit_button("Save correction"):
+                             value=item["turn_text"][item["start_char"]:item["end_char"]],
+                             key="correct_span")
+        if st.form_submit_button("Save correction", key="correct_send"):
             _send(lambda: _correct(store, session, item, new_code, span, known), "correct",
                   f"Corrected to {new_code}.")
     with add, st.form("review_add"):
-        add_code = st.selectbox("Code", known)
-        span = st.text_input("Span: exact words of this turn (blank: the whole turn)")
-        if st.form_submit_button("Add code to this turn"):
+        add_code = st.selectbox("Code", known, key="add_code")
+        span = st.text_input("Span: exact words of this turn (blank: the whole turn)",
+                             key="add_span")
+        if st.form_submit_button("Add code to this turn", key="add_send"):
             _send(lambda: _add(store, session, item, add_code, span, known), "add",
                   f"Added {add_code} to {item['transcript_id']}/{item['turn_id']}.")
     with memo, st.form("review_memo", clear_on_submit=True):
-        note = st.text_input("Memo on this coding")
-        if st.form_submit_button("Save memo"):
+        note = st.text_input("Memo on this coding", key="memo_note")
+        if st.form_submit_button("Save memo", key="memo_send"):
             _send(lambda: review.decide(store, session.reviewer, item["coding_id"],
                                         Verdict.MEMO, note=note,
                                         decision_id=_decision_id("memo")),
