@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-import subprocess
 import sys
 from pathlib import Path
 
@@ -30,6 +29,7 @@ def streamlit_command(script: Path, *, host: str, port: int) -> list[str]:
         "--server.address", host, "--server.port", str(port),
         "--server.headless", "true", "--browser.gatherUsageStats", "false",
         "--server.fileWatcherType", "none", "--global.developmentMode", "false",
+        "--client.toolbarMode", "minimal",
     ]
 
 
@@ -69,10 +69,7 @@ def view(port: int, host: str, reviewer: str | None, blind: bool, db: str | None
         filter(None, [str(PACKAGE.parent), environment.get("PYTHONPATH")]))
     click.echo(f"Serving the review viewer of {environment['RELTEXT_DB']} on "
                f"http://{host}:{port}/ (Ctrl+C stops it).")
-    try:
-        completed = subprocess.run(streamlit_command(app_script(), host=host, port=port),
-                                   env=environment, check=False)
-    except KeyboardInterrupt:
-        return
-    if completed.returncode not in (0, -2, 130):
-        sys.exit(completed.returncode)
+    # Become the server (rather than wait on a child), so that stopping this process
+    # stops the viewer too.
+    command = streamlit_command(app_script(), host=host, port=port)
+    os.execve(command[0], command, environment)
