@@ -112,7 +112,8 @@ def learned_uncertainty(store: Store) -> dict[str, float] | None:
     uncertainty is highest at 0.5: ``1 - |2p - 1|``.
     """
     with store.read() as conn:
-        scored = store.coder_confidences(conn, "learned:%")
+        learned = [name for name in store.auto_coders(conn) if name.startswith("learned:")]
+        scored = [pair for name in learned for pair in store.coder_confidences(conn, name)]
     if not scored:
         return None
     return {coding_id: 1.0 - abs(2.0 * confidence - 1.0) for coding_id, confidence in scored}
@@ -278,18 +279,10 @@ def add_code(
         return store.decision(conn, decision_id)
 
 
-def _standing(decisions: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    """The reviewer's decisions not taken back by an undo, oldest first."""
-    undone = {d["undoes"] for d in decisions if d["verdict"] == Verdict.UNDO.value}
-    return [d for d in decisions
-            if d["verdict"] != Verdict.UNDO.value and d["decision_id"] not in undone]
-
-
 def last_undoable(store: Store, reviewer: str) -> dict[str, Any] | None:
     """The decision :func:`undo_last` would take back now, or None."""
     with store.read() as conn:
-        standing = _standing(store.reviewer_decisions(conn, reviewer))
-    return standing[-1] if standing else None
+        return store.last_standing_decision(conn, reviewer)
 
 
 def undo_last(
@@ -306,10 +299,9 @@ def undo_last(
         done = store.decision(conn, decision_id)
         if done is not None:
             return done
-        standing = _standing(store.reviewer_decisions(conn, reviewer))
-        if not standing:
+        target = store.last_standing_decision(conn, reviewer)
+        if target is None:
             return None
-        target = standing[-1]
         restored = target["previous"]
         current = store.latest_decision(conn, target["coding_pk"], reviewer)
         store.add_decision(conn, {
@@ -375,9 +367,8 @@ def _rater_view(store: Store, rater: Rater, units: set[int] | None) -> tuple[set
         view = reviewer_view(store, rater.name)
         return set(view), view
     with store.read() as conn:
-        coded = store.coded_turn_pks(conn, rater.name)
-        if units is not None:
-            coded &= units
+        coded = store.coded_turn_pks(conn, rater.name,
+                                     among=None if units is None else sorted(units))
         return coded, store.turn_codes(conn, rater.name, sorted(coded))
 
 

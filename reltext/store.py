@@ -496,17 +496,17 @@ class Store:
         """Every code some coding or decision uses, alphabetically."""
         return list(
             conn.execute(
-                text("SELECT code FROM codings UNION SELECT code FROM decisions "
+                text("SELECT DISTINCT code FROM codings UNION SELECT code FROM decisions "
                      "WHERE code IS NOT NULL ORDER BY 1")
             ).scalars()
         )
 
-    def coder_confidences(self, conn: Connection, coder_like: str) -> list[tuple[str, float]]:
-        """``(coding_id, confidence)`` of the codings whose coder matches a LIKE pattern."""
+    def coder_confidences(self, conn: Connection, coder: str) -> list[tuple[str, float]]:
+        """``(coding_id, confidence)`` of one coder's codings that have a confidence."""
         rows = conn.execute(
-            text("SELECT coding_id, confidence FROM codings WHERE coder LIKE :like "
+            text("SELECT coding_id, confidence FROM codings WHERE coder = :coder "
                  "AND confidence IS NOT NULL"),
-            {"like": coder_like},
+            {"coder": coder},
         )
         return [(row[0], row[1]) for row in rows]
 
@@ -530,19 +530,30 @@ class Store:
             "SELECT transcript_id FROM transcripts WHERE is_current = 1 ORDER BY transcript_id"
         )).scalars())
 
+    def count_codings(self, conn: Connection) -> tuple[int, int]:
+        """``(codings, coders)`` on current turns."""
+        row = conn.execute(text(
+            "SELECT COUNT(*), COUNT(DISTINCT c.coder) FROM codings c JOIN turns u "
+            "ON u.pk = c.turn_pk JOIN transcripts t ON t.pk = u.transcript_pk "
+            "WHERE t.is_current = 1")).one()
+        return row[0], row[1]
+
     def review_queue(
         self, conn: Connection, reviewer: str, *, limit: int, offset: int = 0,
         code: str | None = None, transcript_id: str | None = None,
     ) -> list[dict[str, Any]]:
         """Auto-codings still pending for ``reviewer``, least confident first (unknown first).
 
-        The confidence index gives the order, so a page costs a few index probes per row.
+        Over the whole corpus the codings are walked in confidence order (CROSS JOIN keeps
+        SQLite on the confidence index), so the next item costs a few index probes; one
+        transcript's codings are few enough to sort.
         """
         where, params = _queue_filters(reviewer, code=code, transcript_id=transcript_id)
+        join = "JOIN" if transcript_id is not None else "CROSS JOIN"
         rows = conn.execute(
             text(
-                f"SELECT {_REVIEW_COLUMNS} FROM codings c JOIN turns u ON u.pk = c.turn_pk "
-                "JOIN transcripts t ON t.pk = u.transcript_pk "
+                f"SELECT {_REVIEW_COLUMNS} FROM codings c {join} turns u ON u.pk = c.turn_pk "
+                f"{join} transcripts t ON t.pk = u.transcript_pk "
                 f"WHERE {where} ORDER BY c.confidence, c.pk LIMIT :limit OFFSET :offset"
             ),
             {**params, "limit": limit, "offset": offset},
@@ -553,14 +564,40 @@ class Store:
         self, conn: Connection, reviewer: str, *, code: str | None = None,
         transcript_id: str | None = None,
     ) -> int:
-        where, params = _queue_filters(reviewer, code=code, transcript_id=transcript_id)
-        return conn.execute(
+        """How many auto-codings are pending for ``reviewer``: all of them less those decided."""
+        where, params = ["c.origin != 'human'", "t.is_current = 1"], {"reviewer": reviewer}
+        if code is not None:
+            where.append("c.code = :code")
+            params["code"] = code
+        if transcript_id is not None:
+            where.append("t.transcript_id = :tid")
+            params["tid"] = transcript_id
+        joins = ("FROM codings c JOIN turns u ON u.pk = c.turn_pk "
+                 "JOIN transcripts t ON t.pk = u.transcript_pk")
+        if transcript_id is not None:
+            total = conn.execute(
+                text(f"SELECT COUNT(*) {joins} WHERE {' AND '.join(where)}"), params
+            ).scalar_one()
+        else:
+            # Every auto-coding, less the few on retired versions: no join per coding.
+            plain = " AND ".join(clause for clause in where if "t." not in clause)
+            total = conn.execute(
+                text(f"SELECT COUNT(*) FROM codings c WHERE {plain}"), params
+            ).scalar_one() - conn.execute(
+                text("SELECT COUNT(*) FROM transcripts t JOIN turns u ON u.transcript_pk = t.pk "
+                     f"JOIN codings c ON c.turn_pk = u.pk WHERE t.is_current = 0 AND {plain}"),
+                params,
+            ).scalar_one()
+        decided = conn.execute(
             text(
-                "SELECT COUNT(*) FROM codings c JOIN turns u ON u.pk = c.turn_pk "
-                f"JOIN transcripts t ON t.pk = u.transcript_pk WHERE {where}"
+                f"SELECT COUNT(*) {joins} JOIN decisions d ON d.coding_pk = c.pk "
+                f"WHERE {' AND '.join(where)} AND d.reviewer = :reviewer "
+                "AND d.status != 'pending' AND d.pk = (SELECT MAX(e.pk) FROM decisions e "
+                "WHERE e.coding_pk = d.coding_pk AND e.reviewer = d.reviewer)"
             ),
             params,
         ).scalar_one()
+        return total - decided
 
     def pending_coding_ids(
         self, conn: Connection, reviewer: str, *, code: str | None = None,
@@ -658,6 +695,18 @@ class Store:
         ).mappings()
         return [_decision(row) for row in rows]
 
+    def last_standing_decision(self, conn: Connection, reviewer: str) -> dict[str, Any] | None:
+        """The reviewer's latest decision that is not an undo and has not been undone."""
+        row = conn.execute(
+            text(
+                f"SELECT {_DECISION_COLUMNS} FROM decisions d JOIN codings c ON c.pk = d.coding_pk "
+                "WHERE d.reviewer = :reviewer AND d.verdict != 'undo' AND NOT EXISTS (SELECT 1 "
+                "FROM decisions u WHERE u.undoes = d.decision_id) ORDER BY d.pk DESC LIMIT 1"
+            ),
+            {"reviewer": reviewer},
+        ).mappings().one_or_none()
+        return _decision(row) if row else None
+
     def reviewers(self, conn: Connection) -> list[str]:
         return list(
             conn.execute(text("SELECT DISTINCT reviewer FROM decisions ORDER BY reviewer")).scalars()
@@ -692,8 +741,9 @@ class Store:
         rows = conn.execute(
             text(
                 f"SELECT {_DECISION_COLUMNS}, c.turn_pk, c.coder AS coding_coder, c.origin, "
-                "c.code AS coding_code FROM decisions d JOIN codings c ON c.pk = d.coding_pk "
-                "JOIN turns u ON u.pk = c.turn_pk JOIN transcripts t ON t.pk = u.transcript_pk "
+                "c.code AS coding_code FROM decisions d CROSS JOIN codings c "
+                "ON c.pk = d.coding_pk CROSS JOIN turns u ON u.pk = c.turn_pk "
+                "CROSS JOIN transcripts t ON t.pk = u.transcript_pk "
                 "WHERE d.reviewer = :reviewer AND t.is_current = 1 AND d.pk = (SELECT MAX(e.pk) "
                 "FROM decisions e WHERE e.coding_pk = d.coding_pk AND e.reviewer = d.reviewer)"
             ),
@@ -704,30 +754,57 @@ class Store:
 
     def auto_coders(self, conn: Connection) -> list[str]:
         """Coders that are not people (rules, learned, topic), by name."""
-        return list(
-            conn.execute(
-                text("SELECT DISTINCT coder FROM codings WHERE origin != 'human' ORDER BY coder")
-            ).scalars()
-        )
+        # Distinct coders come off the (coder, code) index; one row each tells its origin.
+        names = conn.execute(text("SELECT DISTINCT coder FROM codings ORDER BY coder")).scalars()
+        return [name for name in list(names) if conn.execute(
+            text("SELECT origin FROM codings WHERE coder = :coder LIMIT 1"), {"coder": name}
+        ).scalar_one() != "human"]
+
+    def coding_version(self, conn: Connection) -> tuple[int, int]:
+        """The newest coding and decision keys: they change whenever either table does."""
+        row = conn.execute(text(
+            "SELECT (SELECT COALESCE(MAX(pk), 0) FROM codings), "
+            "(SELECT COALESCE(MAX(pk), 0) FROM decisions)")).one()
+        return row[0], row[1]
 
     def turn_codes(
         self, conn: Connection, coder: str, turn_pks: Sequence[int]
     ) -> dict[int, set[str]]:
         """``turn_pk -> codes`` that ``coder`` put on these turns (turns without codes absent)."""
         result: dict[int, set[str]] = {}
-        for batch in chunked(turn_pks, 500):
-            names = ", ".join(f":p{i}" for i in range(len(batch)))
-            rows = conn.execute(
-                text(f"SELECT turn_pk, code FROM codings WHERE coder = :coder "
-                     f"AND turn_pk IN ({names})"),
-                {f"p{i}": pk for i, pk in enumerate(batch)} | {"coder": coder},
-            )
-            for turn_pk, code in rows:
+        # By turn first: a turn has few codings, a coder may have tens of thousands.
+        for turn_pk, code, who in self._codings_on(conn, turn_pks, "code, coder"):
+            if who == coder:
                 result.setdefault(turn_pk, set()).add(code)
         return result
 
-    def coded_turn_pks(self, conn: Connection, coder: str) -> set[int]:
-        """Current turns ``coder`` has coded (recorded as coded, or carrying its codings)."""
+    def _codings_on(self, conn: Connection, turn_pks: Sequence[int], columns: str) -> list:
+        rows = []
+        for batch in chunked(turn_pks, 500):
+            names = ", ".join(f":p{i}" for i in range(len(batch)))
+            rows.extend(conn.execute(
+                text(f"SELECT turn_pk, {columns} FROM codings WHERE turn_pk IN ({names})"),
+                {f"p{i}": pk for i, pk in enumerate(batch)},
+            ).all())
+        return rows
+
+    def coded_turn_pks(
+        self, conn: Connection, coder: str, *, among: Sequence[int] | None = None
+    ) -> set[int]:
+        """Current turns ``coder`` has coded (recorded as coded, or carrying its codings).
+
+        With ``among``, only those of these turns (a few index probes each).
+        """
+        if among is not None:
+            found = {turn_pk for turn_pk, who in self._codings_on(conn, among, "coder")
+                     if who == coder}
+            for batch in chunked(among, 500):
+                names = ", ".join(f":p{i}" for i in range(len(batch)))
+                params = {f"p{i}": pk for i, pk in enumerate(batch)} | {"coder": coder}
+                found.update(conn.execute(text(
+                    f"SELECT turn_pk FROM coded_turns WHERE coder = :coder "
+                    f"AND turn_pk IN ({names})"), params).scalars())
+            return found
         rows = conn.execute(
             text(
                 "SELECT k.turn_pk FROM coded_turns k JOIN turns u ON u.pk = k.turn_pk "
@@ -830,28 +907,28 @@ class Store:
         ``reviewed`` counts auto-codings whose latest decision (by ``reviewer``, or by anyone
         when None) leaves them decided rather than pending.
         """
-        only = "AND reviewer = :reviewer" if reviewer is not None else ""
+        only = "AND d.reviewer = :reviewer" if reviewer is not None else ""
         rows = conn.execute(
             text(
-                "WITH latest AS (SELECT coding_pk, status, ROW_NUMBER() OVER (PARTITION BY "
-                f"coding_pk, reviewer ORDER BY pk DESC) AS n FROM decisions WHERE 1 = 1 {only}), "
-                "decided AS (SELECT DISTINCT coding_pk FROM latest WHERE n = 1 "
-                "AND status NOT IN ('pending', 'absent')), "
-                "turn_counts AS (SELECT transcript_pk, COUNT(*) AS turns FROM turns "
-                "GROUP BY transcript_pk), "
-                "coding_counts AS (SELECT u.transcript_pk, COUNT(*) AS codings, "
-                "COUNT(x.coding_pk) AS reviewed FROM codings c JOIN turns u ON u.pk = c.turn_pk "
-                "LEFT JOIN decided x ON x.coding_pk = c.pk WHERE c.origin != 'human' "
-                "GROUP BY u.transcript_pk) "
-                "SELECT t.transcript_id, t.meta, COALESCE(n.turns, 0) AS turns, "
-                "COALESCE(k.codings, 0) AS codings, COALESCE(k.reviewed, 0) AS reviewed "
-                "FROM transcripts t LEFT JOIN turn_counts n ON n.transcript_pk = t.pk "
-                "LEFT JOIN coding_counts k ON k.transcript_pk = t.pk "
+                "SELECT t.pk, t.transcript_id, t.meta, (SELECT COUNT(*) FROM turns u "
+                "WHERE u.transcript_pk = t.pk) AS turns FROM transcripts t "
                 "WHERE t.is_current = 1 ORDER BY t.transcript_id"
-            ),
-            {"reviewer": reviewer} if reviewer is not None else {},
-        ).mappings()
-        return [{**row, "meta": from_json(row["meta"])} for row in rows]
+            )
+        ).mappings().all()
+        codings = dict(conn.execute(text(
+            "SELECT u.transcript_pk, COUNT(*) FROM codings c JOIN turns u ON u.pk = c.turn_pk "
+            "WHERE c.origin != 'human' GROUP BY u.transcript_pk")).all())
+        # Few codings are decided: start from the decisions, not from every coding.
+        reviewed = dict(conn.execute(text(
+            "SELECT u.transcript_pk, COUNT(DISTINCT d.coding_pk) FROM decisions d "
+            "CROSS JOIN codings c ON c.pk = d.coding_pk CROSS JOIN turns u ON u.pk = c.turn_pk "
+            f"WHERE c.origin != 'human' {only} AND d.status NOT IN ('pending', 'absent') "
+            "AND d.pk = (SELECT MAX(e.pk) FROM decisions e WHERE e.coding_pk = d.coding_pk "
+            "AND e.reviewer = d.reviewer) GROUP BY u.transcript_pk"),
+            {"reviewer": reviewer} if reviewer is not None else {}).all())
+        return [{"transcript_id": row["transcript_id"], "meta": from_json(row["meta"]),
+                 "turns": row["turns"], "codings": codings.get(row["pk"], 0),
+                 "reviewed": reviewed.get(row["pk"], 0)} for row in rows]
 
     # -- runs ---------------------------------------------------------------------------
 

@@ -14,6 +14,7 @@ STATEMENTS = [
     "CREATE INDEX ix_decisions_coding_reviewer ON decisions (coding_pk, reviewer, pk)",
     "CREATE INDEX ix_decisions_reviewer_order ON decisions (reviewer, pk)",
     "CREATE INDEX ix_codings_confidence ON codings (confidence)",
+    "CREATE INDEX ix_decisions_undoes ON decisions (undoes)",
 ]
 
 

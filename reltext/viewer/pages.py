@@ -37,8 +37,32 @@ class Session:
     blind: bool
 
 
+def _version(store: Store) -> tuple[str, int, int]:
+    """What the cached answers below depend on: the project and its newest codings/decisions."""
+    with store.read() as conn:
+        return (str(store.path), *store.coding_version(conn))
+
+
+# Cached per project version: arguments starting with "_" are not part of the cache key.
+@st.cache_data(max_entries=8, show_spinner=False)
+def _cached_codebook(version: tuple[str, int, int], _store: Store) -> dict[str, dict[str, Any]]:
+    return review.codebook(_store)
+
+
+@st.cache_data(max_entries=8, show_spinner=False)
+def _cached_raters(version: tuple[str, int, int], blind_reviewer: str | None,
+                   _store: Store) -> list[review.Rater]:
+    return review.raters(_store, blind_reviewer=blind_reviewer)
+
+
+@st.cache_data(max_entries=16, show_spinner=False)
+def _cached_pair(version: tuple[str, int, int], first: review.Rater, second: review.Rater,
+                 _store: Store) -> review.PairAgreement:
+    return review.compare(_store, first, second)
+
+
 def _codebook(store: Store) -> dict[str, dict[str, Any]]:
-    return review.codebook(store)
+    return _cached_codebook(_version(store), store)
 
 
 def _colours(codebook: dict[str, dict[str, Any]]) -> dict[str, str]:
@@ -117,8 +141,8 @@ def render_transcript(store: Store, session: Session, *, title: str = "Transcrip
         speakers = store.transcript_speakers(conn, transcript_id)
         coders = store.auto_coders(conn) + [
             name for name in store.imported_human_coders(conn) if not session.blind]
-    coders += [review.reviewer_coder(rater.name) for rater in review.raters(
-        store, blind_reviewer=session.reviewer if session.blind else None)
+    coders += [review.reviewer_coder(rater.name) for rater in _cached_raters(
+        _version(store), session.reviewer if session.blind else None, store)
         if rater.kind == "reviewer"]
     code_column, coder_column, speaker_column = st.columns(3)
     codes = code_column.multiselect("Codes", list(codebook), key="reader_codes")
@@ -306,7 +330,8 @@ def _add(store: Store, session: Session, item: dict[str, Any], code: str, words:
 def render_agreement(store: Store, session: Session, *, title: str = "Agreement") -> None:
     """Per-code agreement of a pair of raters, with the turns where they disagree."""
     st.header(title)
-    raters = review.raters(store, blind_reviewer=session.reviewer if session.blind else None)
+    version = _version(store)
+    raters = _cached_raters(version, session.reviewer if session.blind else None, store)
     pairs = [(a, b) for i, a in enumerate(raters) for b in raters[i + 1 :]
              if not (a.kind == "auto" and b.kind == "auto")]
     if not pairs:
@@ -316,11 +341,11 @@ def render_agreement(store: Store, session: Session, *, title: str = "Agreement"
     default = next((i for i, (a, b) in enumerate(pairs) if b.name == session.reviewer), 0)
     chosen = st.selectbox("Compare", labels, index=default, key="agreement_pair")
     first, second = pairs[labels.index(chosen)]
-    pair = review.compare(store, first, second)
+    pair = _cached_pair(version, first, second, store)
     if not pair.units:
         st.info("These two have no turns in common yet.")
         return
-    codes = review.code_keys(store)
+    codes = list(_codebook(store))
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         rows = pair.per_code(codes)
@@ -357,13 +382,19 @@ def render_agreement(store: Store, session: Session, *, title: str = "Agreement"
 def render_export(store: Store, session: Session, *, title: str = "Export") -> None:
     """Downloads: every coding, and every review decision, as CSV."""
     st.header(title)
-    codings = codings_frame(store)[CODING_COLUMNS]
-    st.write(f"{len(codings)} codings (auto-codes, imported and added by reviewers).")
-    st.download_button("Download codings CSV", codings.to_csv(index=False).encode("utf-8"),
-                       file_name="codings.csv", mime="text/csv", key="export_codings")
-    decisions = review.decisions_frame(store, reviewer=session.reviewer if session.blind
-                                       else None)
-    st.write(f"{len(decisions)} review decisions"
-             + (" (yours: blind mode)" if session.blind else "") + ".")
-    st.download_button("Download decisions CSV", decisions.to_csv(index=False).encode("utf-8"),
-                       file_name="decisions.csv", mime="text/csv", key="export_decisions")
+    with store.read() as conn:
+        codings, coders = store.count_codings(conn)
+    st.write(f"{codings} codings by {coders} coder(s), one row each with its turn, span, "
+             "coder and evidence.")
+    # The files are made when the button is pressed, not on every visit to the page.
+    st.download_button(
+        "Download codings CSV", file_name="codings.csv", mime="text/csv", key="export_codings",
+        data=lambda: codings_frame(store)[CODING_COLUMNS].to_csv(index=False).encode("utf-8"))
+    own = session.reviewer if session.blind else None
+    st.write("Every review decision with its reviewer, time, verdict, resulting state and the "
+             "state before it" + (" (yours only: blind mode)." if session.blind else "."))
+    st.download_button(
+        "Download decisions CSV", file_name="decisions.csv", mime="text/csv",
+        key="export_decisions",
+        data=lambda: review.decisions_frame(store, reviewer=own).to_csv(index=False)
+        .encode("utf-8"))
