@@ -9,7 +9,7 @@ from __future__ import annotations
 import hashlib
 import json
 import warnings
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
@@ -18,7 +18,8 @@ from sqlalchemy import Connection
 from .errors import ReltextError
 from .manifest import Manifest, load_manifest
 from .model import Transcript
-from .readers import SUFFIXES, read_transcripts
+from .readers import SUFFIXES, detect_format, read_transcripts
+from .refi import QdpxProject, read_qdpx, store_codebook_and_codings
 from .store import Store
 
 # Files in a folder that are not transcripts even though their extension could be.
@@ -31,6 +32,7 @@ class IngestedTranscript:
     version: int
     turns: int
     status: str  # "added" | "new version" | "unchanged"
+    source_id: str = ""  # the transcript's id in its file, before it was made unique
 
 
 @dataclass(frozen=True, slots=True)
@@ -41,6 +43,8 @@ class IngestResult:
     transcripts: tuple[IngestedTranscript, ...] = ()
     error: str | None = None
     warnings: tuple[str, ...] = field(default_factory=tuple)
+    codings: int = 0  # codings a REFI-QDA project brought with it
+    codes: int = 0
 
     @property
     def ok(self) -> bool:
@@ -97,11 +101,18 @@ def ingest_files(
     *,
     format: str | None = None,
     manifest: Manifest | str | Path | None = None,
+    transform: Callable[[list[Transcript], QdpxProject | None],
+                        tuple[list[Transcript], QdpxProject | None]] | None = None,
 ) -> Iterator[IngestResult]:
     """Ingest ``files`` one by one, yielding what happened to each as it is done.
 
     A file that cannot be read yields a result with ``error`` set and leaves nothing in
-    the project; the others go on.
+    the project; the others go on. A REFI-QDA project (``.qdpx``/``.qde``) also brings its
+    codes and codings, stored in the same transaction as its transcripts.
+
+    Args:
+        transform: Applied to each file's transcripts and project before they are stored
+            (pseudonymisation); gets and returns ``(transcripts, qdpx project or None)``.
     """
     if manifest is not None and not isinstance(manifest, Manifest):
         manifest = load_manifest(manifest)
@@ -109,24 +120,51 @@ def ingest_files(
         with warnings.catch_warnings(record=True) as caught:
             warnings.simplefilter("always")
             try:
-                transcripts = read_transcripts(path, format=format)
+                project = _qdpx_project(path, format)
+                transcripts = (list(project.transcripts) if project is not None
+                               else read_transcripts(path, format=format))
+                if transform is not None:
+                    transcripts, project = transform(transcripts, project)
                 with store.write() as conn:
                     done = tuple(
                         _store_transcript(store, conn, transcript, manifest)
                         for transcript in transcripts
                     )
+                    counts = {"codings": 0, "codes": 0}
+                    if project is not None:
+                        stored_ids = {item.source_id: item.transcript_id for item in done}
+                        counts = store_codebook_and_codings(store, conn, project, stored_ids)
+                        if project.dropped:
+                            warnings.warn(f"{path}: not imported: {'; '.join(project.dropped)}",
+                                          stacklevel=2)
             except ReltextError as error:
                 yield IngestResult(str(path), error=str(error),
                                    warnings=tuple(str(w.message) for w in caught))
                 continue
-        yield IngestResult(str(path), done, warnings=tuple(str(w.message) for w in caught))
+        yield IngestResult(str(path), done, warnings=tuple(str(w.message) for w in caught),
+                           codings=counts["codings"], codes=counts["codes"])
+
+
+def _qdpx_project(path: Path, format: str | None) -> QdpxProject | None:
+    """The REFI-QDA project in ``path``, or None when it is another format."""
+    if format not in (None, "qdpx"):
+        return None
+    if format is None:
+        try:
+            with path.open("rb") as handle:
+                head = handle.read(4096)
+        except OSError:
+            return None  # the reader reports it
+        if detect_format(path, head) != "qdpx":
+            return None
+    return read_qdpx(path)
 
 
 def _store_transcript(
     store: Store, conn: Connection, transcript: Transcript, manifest: Manifest | None
 ) -> IngestedTranscript:
-    single_file = transcript.format not in ("csv", "tsv", "xlsx")
-    transcript_id = transcript.transcript_id
+    single_file = transcript.format not in ("csv", "tsv", "xlsx", "qdpx")
+    transcript_id = source_id = transcript.transcript_id
     digest = content_hash(transcript)
     existing = store.current_transcript(conn, transcript_id)
     if single_file and existing is not None and existing.content_hash != digest:
@@ -142,11 +180,11 @@ def _store_transcript(
         roles = {turn.speaker: turn.role for turn in transcript.turns}
         store.update_transcript_meta(conn, existing.pk, transcript.meta, roles)
         return IngestedTranscript(transcript_id, existing.version, len(transcript.turns),
-                                  "unchanged")
+                                  "unchanged", source_id)
     stored = store.add_transcript(conn, transcript, content_hash=digest)
     return IngestedTranscript(
         transcript_id, stored.version, len(transcript.turns),
-        "added" if stored.version == 1 else "new version",
+        "added" if stored.version == 1 else "new version", source_id,
     )
 
 

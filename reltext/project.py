@@ -9,6 +9,7 @@ Example:
 
 from __future__ import annotations
 
+import functools
 import os
 from collections.abc import Iterator, Sequence
 from pathlib import Path
@@ -19,6 +20,13 @@ from .export import codings_frame, transcripts_frame, turns_frame
 from .gold import import_codings
 from .ingest import IngestResult, find_files, ingest_files
 from .manifest import Manifest, load_manifest
+from .pseudonymise import (
+    PseudonymiseSummary,
+    Pseudonymiser,
+    default_key_path,
+    pseudonymise_project,
+)
+from .refi import ExportSummary, write_qdpx
 from .store import Store
 
 
@@ -53,14 +61,25 @@ class Project:
         *,
         format: str | None = None,
         manifest: str | os.PathLike[str] | Manifest | None = None,
+        pseudonymiser: Pseudonymiser | None = None,
+        key_out: str | os.PathLike[str] | None = None,
     ) -> Iterator[IngestResult]:
-        """Ingest files and folders, yielding one :class:`IngestResult` per file as it ends."""
+        """Ingest files and folders, yielding one :class:`IngestResult` per file as it ends.
+
+        With a ``pseudonymiser``, every file is pseudonymised before it is stored and the
+        key saved to ``key_out`` (``<db>.pseudonym-key.csv`` when None, with a warning).
+        """
         skip = []
         if manifest is not None and not isinstance(manifest, Manifest):
             skip.append(Path(manifest))
             manifest = load_manifest(manifest)
         files = find_files([Path(p) for p in paths], skip=skip)
-        yield from ingest_files(self.store, files, format=format, manifest=manifest)
+        transform = None
+        if pseudonymiser is not None:
+            key_path = Path(key_out) if key_out else default_key_path(self.path)
+            transform = functools.partial(pseudonymiser.ingest_step, key_out=key_path)
+        yield from ingest_files(self.store, files, format=format, manifest=manifest,
+                                transform=transform)
 
     def ingest(self, paths, *, format=None, manifest=None) -> list[IngestResult]:
         """Ingest files and folders; see :meth:`iter_ingest`."""
@@ -98,3 +117,36 @@ class Project:
     def import_codings(self, path, *, coder: str, known_codes=None) -> dict[str, int]:
         """Add a human coder's codings from a contract codings CSV (see :mod:`reltext.gold`)."""
         return import_codings(self.store, path, coder=coder, known_codes=known_codes)
+
+    # -- exchange -----------------------------------------------------------------------
+
+    def export_qdpx(
+        self,
+        out: str | os.PathLike[str],
+        *,
+        accepted_only: bool = False,
+        coders: Sequence[str] | None = None,
+        transcript_ids: Sequence[str] | None = None,
+    ) -> ExportSummary:
+        """Write the project as a REFI-QDA ``.qdpx`` for NVivo, ATLAS.ti, MAXQDA, QualCoder.
+
+        See :func:`reltext.refi.write_qdpx`.
+        """
+        return write_qdpx(self.store, out, accepted_only=accepted_only, coders=coders,
+                          transcript_ids=transcript_ids)
+
+    # -- privacy ------------------------------------------------------------------------
+
+    def pseudonymise(
+        self,
+        pseudonymiser: Pseudonymiser,
+        *,
+        key_out: str | os.PathLike[str] | None = None,
+        report: str | os.PathLike[str] | None = None,
+    ) -> PseudonymiseSummary:
+        """Pseudonymise every transcript in place; see :func:`reltext.pseudonymise.pseudonymise_project`.
+
+        The key goes to ``key_out`` (``<db>.pseudonym-key.csv`` when None, with a warning).
+        """
+        key_path = Path(key_out) if key_out else default_key_path(self.path)
+        return pseudonymise_project(self.store, pseudonymiser, key_out=key_path, report=report)

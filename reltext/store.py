@@ -402,26 +402,42 @@ class Store:
             ).rowcount
         return removed
 
-    def iter_uncoded_turns(
-        self, conn: Connection, *, coder: str, batch_size: int = 2000
-    ) -> Iterator[list[dict[str, Any]]]:
-        """Batches of current turns that ``coder`` has not coded yet, in corpus order."""
-        last_pk = 0
-        while True:
-            rows = conn.execute(
-                text(
-                    "SELECT u.pk AS turn_pk, t.transcript_id, u.turn_id, u.speaker, u.role, "
-                    "u.text FROM turns u JOIN transcripts t ON t.pk = u.transcript_pk "
-                    "WHERE t.is_current = 1 AND u.pk > :last AND NOT EXISTS (SELECT 1 FROM "
-                    "coded_turns c WHERE c.coder = :coder AND c.turn_pk = u.pk) "
-                    "ORDER BY u.pk LIMIT :limit"
-                ),
-                {"last": last_pk, "coder": coder, "limit": batch_size},
-            ).mappings().all()
-            if not rows:
-                return
-            yield [dict(row) for row in rows]
-            last_pk = rows[-1]["turn_pk"]
+    def count_uncoded_turns(self, conn: Connection, *, coder: str) -> int:
+        return conn.execute(
+            text(
+                "SELECT COUNT(*) FROM turns u JOIN transcripts t ON t.pk = u.transcript_pk "
+                "WHERE t.is_current = 1 AND NOT EXISTS (SELECT 1 FROM coded_turns c "
+                "WHERE c.coder = :coder AND c.turn_pk = u.pk)"
+            ),
+            {"coder": coder},
+        ).scalar_one()
+
+    def uncoded_turns_after(
+        self, conn: Connection, *, coder: str, after: int, limit: int
+    ) -> list[dict[str, Any]]:
+        """Up to ``limit`` current turns past ``turn_pk`` ``after`` that ``coder`` has not coded."""
+        rows = conn.execute(
+            text(
+                "SELECT u.pk AS turn_pk, t.transcript_id, u.turn_id, u.speaker, u.role, u.text "
+                "FROM turns u JOIN transcripts t ON t.pk = u.transcript_pk "
+                "WHERE t.is_current = 1 AND u.pk > :after AND NOT EXISTS (SELECT 1 FROM "
+                "coded_turns c WHERE c.coder = :coder AND c.turn_pk = u.pk) "
+                "ORDER BY u.pk LIMIT :limit"
+            ),
+            {"after": after, "coder": coder, "limit": limit},
+        ).mappings()
+        return [dict(row) for row in rows]
+
+    def uncoded_among(self, conn: Connection, turn_pks: Sequence[int], *, coder: str) -> set[int]:
+        """Those of ``turn_pks`` that ``coder`` has not coded."""
+        coded: set[int] = set()
+        for batch in chunked(turn_pks, 500):
+            names = ", ".join(f":p{i}" for i in range(len(batch)))
+            params = {f"p{i}": pk for i, pk in enumerate(batch)} | {"coder": coder}
+            coded.update(conn.execute(
+                text(f"SELECT turn_pk FROM coded_turns WHERE coder = :coder "
+                     f"AND turn_pk IN ({names})"), params).scalars())
+        return set(turn_pks) - coded
 
     def iter_codings(
         self, conn: Connection, *, coder: str | None = None, transcript_ids: Sequence[str] | None = None
@@ -684,17 +700,6 @@ class Store:
              **coding},
         ).scalar_one_or_none()
 
-    def reviewer_decisions(self, conn: Connection, reviewer: str) -> list[dict[str, Any]]:
-        """Every decision of ``reviewer``, oldest first."""
-        rows = conn.execute(
-            text(
-                f"SELECT {_DECISION_COLUMNS} FROM decisions d JOIN codings c ON c.pk = d.coding_pk "
-                "WHERE d.reviewer = :reviewer ORDER BY d.pk"
-            ),
-            {"reviewer": reviewer},
-        ).mappings()
-        return [_decision(row) for row in rows]
-
     def last_standing_decision(self, conn: Connection, reviewer: str) -> dict[str, Any] | None:
         """The reviewer's latest decision that is not an undo and has not been undone."""
         row = conn.execute(
@@ -929,6 +934,156 @@ class Store:
         return [{"transcript_id": row["transcript_id"], "meta": from_json(row["meta"]),
                  "turns": row["turns"], "codings": codings.get(row["pk"], 0),
                  "reviewed": reviewed.get(row["pk"], 0)} for row in rows]
+    # -- codebooks and decisions ----------------------------------------------------------
+
+    def add_codebook(
+        self, conn: Connection, *, name: str, version: str, content_hash: str, source: str,
+        content: str, codes: Sequence[Mapping[str, Any]],
+    ) -> int:
+        """Store a codebook and its codes once; the same content again returns the same pk.
+
+        ``codes`` are dicts with ``key, name, parent, family, polarity, colour, definition``.
+        """
+        existing = conn.execute(
+            text("SELECT pk FROM codebooks WHERE name = :name AND version = :version "
+                 "AND content_hash = :hash"),
+            {"name": name, "version": version, "hash": content_hash},
+        ).scalar_one_or_none()
+        if existing is not None:
+            return existing
+        pk = conn.execute(
+            text("INSERT INTO codebooks (name, version, content_hash, source, content, loaded_at) "
+                 "VALUES (:name, :version, :hash, :source, :content, :at) RETURNING pk"),
+            {"name": name, "version": version, "hash": content_hash, "source": source,
+             "content": content, "at": now_iso()},
+        ).scalar_one()
+        if codes:
+            conn.execute(
+                text("INSERT INTO codes (codebook_pk, key, name, parent, family, polarity, colour, "
+                     "definition) VALUES (:pk, :key, :name, :parent, :family, :polarity, "
+                     ":colour, :definition)"),
+                [{"pk": pk, "parent": None, "family": None, "polarity": "neutral",
+                  "colour": None, "definition": "", **code} for code in codes],
+            )
+        return pk
+
+    def latest_codes(self, conn: Connection) -> list[dict[str, Any]]:
+        """Every code key once, as the most recently loaded codebook defines it, by key."""
+        rows = conn.execute(
+            text("SELECT c.key, c.name, c.parent, c.family, c.polarity, c.colour, c.definition, "
+                 "b.name AS codebook, b.version AS codebook_version FROM codes c "
+                 "JOIN codebooks b ON b.pk = c.codebook_pk WHERE c.pk IN "
+                 "(SELECT c2.pk FROM codes c2 WHERE c2.key = c.key "
+                 " ORDER BY c2.codebook_pk DESC LIMIT 1) ORDER BY c.pk")
+        )
+        return [dict(row) for row in rows.mappings()]
+
+    def latest_decisions(self, conn: Connection) -> dict[int, dict[str, Any]]:
+        """``coding_pk -> its latest decision`` (decisions are appended, never updated).
+
+        A memo leaves the state as it was, so it is passed over; an undo is reported by the
+        verdict of the state it restores (``undo`` when that is pending or absent).
+        """
+        rows = conn.execute(
+            text("SELECT d.coding_pk, d.decision_id, d.reviewer, CASE WHEN d.verdict = 'undo' "
+                 "THEN CASE d.status WHEN 'accepted' THEN 'accept' WHEN 'corrected' THEN "
+                 "'correct' WHEN 'rejected' THEN 'reject' ELSE 'undo' END ELSE d.verdict END "
+                 "AS verdict, d.code, d.start_char, "
+                 "d.end_char, d.note, d.decided_at FROM decisions d WHERE d.pk = "
+                 "(SELECT MAX(d2.pk) FROM decisions d2 WHERE d2.coding_pk = d.coding_pk "
+                 "AND d2.verdict != 'memo')")
+        )
+        return {row["coding_pk"]: dict(row) for row in rows.mappings()}
+
+    def current_transcripts(
+        self, conn: Connection, *, transcript_ids: Sequence[str] | None = None
+    ) -> list[dict[str, Any]]:
+        """Current transcripts with their text, format, metadata and ingest time, in id order."""
+        where, params = "is_current = 1", {}
+        if transcript_ids is not None:
+            names = [f":id{i}" for i in range(len(transcript_ids))]
+            where += f" AND transcript_id IN ({', '.join(names) or 'NULL'})"
+            params = {f"id{i}": tid for i, tid in enumerate(transcript_ids)}
+        rows = conn.execute(
+            text("SELECT pk, transcript_id, version, source, format, text, meta, ingested_at "
+                 f"FROM transcripts WHERE {where} ORDER BY transcript_id"),
+            params,
+        )
+        return [{**row, "meta": from_json(row["meta"])} for row in rows.mappings()]
+
+    # -- rewriting text in place (pseudonymisation) ---------------------------------------
+
+    def transcript_versions(self, conn: Connection) -> list[dict[str, Any]]:
+        """Every version of every transcript (current or retired) with its text and metadata."""
+        rows = conn.execute(
+            text("SELECT pk, transcript_id, version, is_current, text, meta FROM transcripts "
+                 "ORDER BY transcript_id, version")
+        )
+        return [{**row, "meta": from_json(row["meta"])} for row in rows.mappings()]
+
+    def turns_of(self, conn: Connection, transcript_pk: int) -> list[dict[str, Any]]:
+        rows = conn.execute(
+            text("SELECT pk, turn_id, position, speaker, role, start_char, end_char, text, "
+                 "timestamp, end_timestamp, meta FROM turns WHERE transcript_pk = :pk "
+                 "ORDER BY position"),
+            {"pk": transcript_pk},
+        )
+        return [{**row, "meta": from_json(row["meta"])} for row in rows.mappings()]
+
+    def spans_on_turns(self, conn: Connection, turn_pks: Sequence[int]) -> list[dict[str, Any]]:
+        """The codings and the decisions with a span on these turns: ``kind, pk, turn_pk,
+        start_char, end_char`` (offsets into the turn's text)."""
+        result: list[dict[str, Any]] = []
+        for batch in chunked(turn_pks, 500):
+            names = ", ".join(f":p{i}" for i in range(len(batch)))
+            params = {f"p{i}": pk for i, pk in enumerate(batch)}
+            rows = conn.execute(
+                text("SELECT 'coding' AS kind, pk, turn_pk, start_char, end_char FROM codings "
+                     f"WHERE turn_pk IN ({names}) UNION ALL "
+                     "SELECT 'decision', d.pk, c.turn_pk, d.start_char, d.end_char "
+                     "FROM decisions d JOIN codings c ON c.pk = d.coding_pk "
+                     f"WHERE c.turn_pk IN ({names}) AND d.start_char IS NOT NULL "
+                     "AND d.end_char IS NOT NULL"),
+                params,
+            )
+            result.extend(dict(row) for row in rows.mappings())
+        return result
+
+    def rewrite_transcript(
+        self, conn: Connection, pk: int, *, text_: str, meta: Mapping[str, Any],
+        content_hash: str, turns: Sequence[Mapping[str, Any]], spans: Sequence[Mapping[str, Any]],
+    ) -> None:
+        """Replace a transcript version's text, its turns' speakers, texts and offsets, and the
+        offsets of the codings and decisions on them, keeping every row's identity."""
+        conn.execute(
+            text("UPDATE transcripts SET text = :text, meta = :meta, content_hash = :hash "
+                 "WHERE pk = :pk"),
+            {"text": text_, "meta": to_json(meta), "hash": content_hash, "pk": pk},
+        )
+        if turns:
+            conn.execute(
+                text("UPDATE turns SET speaker = :speaker, start_char = :start_char, "
+                     "end_char = :end_char, text = :text WHERE pk = :pk"),
+                [dict(turn) for turn in turns],
+            )
+        for kind, table in (("coding", "codings"), ("decision", "decisions")):
+            rows = [dict(span) for span in spans if span["kind"] == kind]
+            if rows:
+                conn.execute(
+                    text(f"UPDATE {table} SET start_char = :start_char, end_char = :end_char "
+                         "WHERE pk = :pk"),
+                    rows,
+                )
+
+    def compact(self) -> None:
+        """Rewrite the file without free pages or journal, so replaced text is really gone."""
+        raw = self.engine.raw_connection()
+        try:
+            raw.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+            raw.execute("VACUUM")
+            raw.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+        finally:
+            raw.close()
 
     # -- runs ---------------------------------------------------------------------------
 
@@ -969,6 +1124,16 @@ class Store:
         pk, run_id = self.start_run(conn, kind=kind, coder=coder, manifest=manifest)
         self.finish_run(conn, pk, status=status)
         return run_id
+
+    def mark_interrupted_runs(self, conn: Connection, *, kind: str, coder: str) -> list[str]:
+        """Mark runs of this kind and coder left ``running`` by a killed process; their ids."""
+        ids = list(conn.execute(
+            text("SELECT run_id FROM runs WHERE kind = :kind AND coder = :coder "
+                 "AND status = 'running'"), {"kind": kind, "coder": coder}).scalars())
+        conn.execute(
+            text("UPDATE runs SET status = 'interrupted' WHERE kind = :kind AND coder = :coder "
+                 "AND status = 'running'"), {"kind": kind, "coder": coder})
+        return ids
 
     def list_runs(self, conn: Connection, *, kind: str | None = None) -> list[dict[str, Any]]:
         sql = ("SELECT run_id, kind, coder, status, manifest, started_at, finished_at "

@@ -8,23 +8,38 @@ import sys
 import click
 
 from ..export import TABLE_FORMATS, write_table
+from ..pseudonymise import SCOPES, write_report
+from ..readers import FORMATS
 from . import CONTEXT_SETTINGS, db_option, export, main, open_project, table
+from .privacy import build_pseudonymiser
 
 @main.command(context_settings=CONTEXT_SETTINGS)
 @click.argument("paths", nargs=-1, required=True, type=click.Path())
 @click.option("--format", "format", type=click.Choice(
-    ["text", "vtt", "srt", "docx", "csv", "tsv", "xlsx"]), default=None,
+    list(FORMATS)), default=None,
     help="Read every file as this format (default: detect from extension and content).")
 @click.option("--manifest", type=click.Path(), default=None,
               help="YAML or CSV file of participant ids, roles, waves, sites and speaker roles.")
+@click.option("--pseudonymise", is_flag=True,
+              help="Pseudonymise every file before it is stored (see 'reltext pseudonymise').")
+@click.option("--scope", type=click.Choice(SCOPES), default="participant", show_default=True,
+              help="With --pseudonymise: placeholders per participant or per corpus.")
+@click.option("--names", type=click.Path(), default=None,
+              help="With --pseudonymise: file of known names to replace.")
+@click.option("--key-out", type=click.Path(), default=None,
+              help="With --pseudonymise: the key CSV (default: <db>.pseudonym-key.csv).")
+@click.option("--report", type=click.Path(), default=None,
+              help="With --pseudonymise: write what was replaced to this .csv or .md file.")
 @click.option("--silent", is_flag=True, help="No progress bar.")
 @db_option
-def ingest(paths: tuple[str, ...], format: str | None, manifest: str | None, silent: bool,
-           db: str | None) -> None:
+def ingest(paths: tuple[str, ...], format: str | None, manifest: str | None, pseudonymise: bool,
+           scope: str, names: str | None, key_out: str | None, report: str | None,
+           silent: bool, db: str | None) -> None:
     """Add transcripts (files or folders) to the project.
 
-    Reads speaker-labelled text, WebVTT and SRT captions, Word .docx, and turn tables
-    (CSV, TSV, .xlsx). Unchanged files are skipped; a changed file becomes a new version.
+    Reads speaker-labelled text, WebVTT and SRT captions, Word .docx, turn tables
+    (CSV, TSV, .xlsx) and REFI-QDA projects (.qdpx, .qde: their sources, codes and codings).
+    Unchanged files are skipped; a changed file becomes a new version.
 
     \b
     Example:
@@ -32,8 +47,16 @@ def ingest(paths: tuple[str, ...], format: str | None, manifest: str | None, sil
     """
     project = open_project(db, create=True)
     total = project.count_files(paths, manifest=manifest)
-    results = project.iter_ingest(paths, format=format, manifest=manifest)
-    failed = added = unchanged = versions = turns = 0
+    pseudonymiser = None
+    if pseudonymise:
+        if not key_out:
+            key_out = f"{project.path}.pseudonym-key.csv"
+            click.echo(f"Warning: no --key-out given: the key goes to {key_out}; move it away "
+                       "from the project before sharing anything.", err=True)
+        pseudonymiser = build_pseudonymiser(scope, names, key_out)
+    results = project.iter_ingest(paths, format=format, manifest=manifest,
+                                  pseudonymiser=pseudonymiser, key_out=key_out)
+    failed = added = unchanged = versions = turns = codings = 0
     with click.progressbar(results, length=total, label="Ingesting", file=sys.stderr,
                            hidden=silent or total < 2, show_pos=True) as bar:
         for result in bar:
@@ -43,6 +66,7 @@ def ingest(paths: tuple[str, ...], format: str | None, manifest: str | None, sil
                 failed += 1
                 click.echo(f"Error: {result.error}", err=True)
                 continue
+            codings += result.codings
             for item in result.transcripts:
                 if item.status == "unchanged":
                     unchanged += 1
@@ -54,9 +78,17 @@ def ingest(paths: tuple[str, ...], format: str | None, manifest: str | None, sil
                     versions += 1
     parts = [f"{added} transcript(s) added", f"{versions} new version(s)",
              f"{unchanged} unchanged", f"{turns} turns stored"]
+    if codings:
+        parts.append(f"{codings} codings imported")
     if failed:
         parts.append(f"{failed} file(s) failed")
     click.echo(f"Ingested {total} file(s) into {project.path}: {', '.join(parts)}.")
+    if pseudonymiser is not None:
+        if report:
+            write_report(pseudonymiser.report, report)
+            click.echo(f"Pseudonymisation report written to {report}.")
+        click.echo(f"Pseudonymised: {len(pseudonymiser.report)} replacement(s); key kept in "
+                   f"{key_out}.")
     if failed:
         sys.exit(1)
 

@@ -21,10 +21,11 @@ from .table import parse_delimited, parse_xlsx
 
 __all__ = ["FORMATS", "EncodingWarning", "detect_format", "read_transcripts", "SUFFIXES"]
 
-FORMATS = ("text", "vtt", "srt", "docx", "csv", "tsv", "xlsx")
+FORMATS = ("text", "vtt", "srt", "docx", "csv", "tsv", "xlsx", "qdpx")
 SUFFIXES = {
     ".txt": "text", ".text": "text", ".vtt": "vtt", ".srt": "srt", ".docx": "docx",
     ".csv": "csv", ".tsv": "tsv", ".tab": "tsv", ".xlsx": "xlsx",
+    ".qdpx": "qdpx", ".qde": "qdpx",
 }
 
 
@@ -39,10 +40,12 @@ def detect_format(path: Path, data: bytes) -> str:
             names = []
         if "word/document.xml" in names:
             return "docx"
+        if any(name.lower().endswith(".qde") for name in names):
+            return "qdpx"
         if any(name.startswith("xl/") for name in names):
             return "xlsx"
     suffix = SUFFIXES.get(path.suffix.lower())
-    if suffix in ("docx", "xlsx", "csv", "tsv"):
+    if suffix in ("docx", "xlsx", "csv", "tsv", "qdpx"):
         return suffix
     head = data[:4096].lstrip(b"\xef\xbb\xbf")
     if head.startswith(b"WEBVTT"):
@@ -89,7 +92,11 @@ def read_transcripts(
         raise TranscriptFormatError(f"unknown format {format!r}", path=path,
                                     fix=f"Use one of: {', '.join(FORMATS)}.")
     transcript_id = transcript_id or path.stem
-    if format == "docx":
+    if format == "qdpx":
+        from ..refi import read_qdpx  # the project reader builds on this package
+
+        transcripts = list(read_qdpx(path).transcripts)
+    elif format == "docx":
         transcripts = [parse_docx(transcript_id, data, source=source)]
     elif format == "xlsx":
         transcripts = parse_xlsx(data, source=source)

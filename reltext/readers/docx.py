@@ -32,7 +32,7 @@ def parse_docx(transcript_id: str, data: bytes, *, source: str) -> Transcript:
     lines: list[Line] = []
     position = 0
     for paragraph in document.paragraphs:
-        text = paragraph.text.replace("\r", "").replace("\n", " ")
+        text = paragraph.text.replace("\r", "")
         style = (paragraph.style.name if paragraph.style is not None else "") or ""
         heading = style.lower().startswith(("heading", "title", "subtitle"))
         lines.append(Line(position, position + len(text), heading=heading,

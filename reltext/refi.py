@@ -1,0 +1,942 @@
+"""REFI-QDA project exchange: ``.qdpx``/``.qde`` projects in and out.
+
+A ``.qdpx`` is a ZIP holding ``project.qde`` (XML in the ``urn:QDA-XML:project:1.0``
+namespace, valid against ``data/Project.xsd``) and a flat ``sources/`` folder. Text
+selections are Unicode code-point offsets into the source's plain text, end exclusive, which
+are exactly Python ``str`` offsets.
+
+Reading is tolerant of what NVivo, ATLAS.ti, MAXQDA and QualCoder write (``Sources/``, a
+``.qde`` with another name, byte-order marks, CRLF, braced GUIDs) and says what it dropped.
+Writing is strict: the export is validated against the schema before it is moved into place.
+
+Round trips are exact because reltext adds, as notes, what REFI-QDA has no place for: the
+turns of each source, the codebook's keys and polarities, and each coding's origin,
+confidence and evidence. Other tools show these as ordinary memos.
+
+Example:
+    >>> write_qdpx(store, "study.qdpx", accepted_only=True)
+    >>> project = read_qdpx("from-nvivo.qdpx")
+    >>> len(project.transcripts), len(project.codings)
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import re
+import tempfile
+import uuid
+import zipfile
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from decimal import Decimal
+from functools import lru_cache
+from importlib import resources
+from pathlib import Path, PurePosixPath
+from typing import Any
+
+from lxml import etree
+
+from .errors import ReltextError, TranscriptFormatError
+from .model import Origin, Transcript, Turn
+from .readers.qdpx import source_transcript
+
+NAMESPACE = "urn:QDA-XML:project:1.0"
+# Fixed for ever: every GUID reltext writes is uuid5(GUID_NAMESPACE, "<kind>:<stable key>").
+GUID_NAMESPACE = uuid.UUID("6f3c1e52-8d2a-5b7e-9c41-2a7d0e5b9f13")
+TOOL_USER = "reltext"
+TURNS_NOTE = "reltext: turns"
+CODEBOOK_NOTE = "reltext: codebook"
+CODING_NOTES = ("origin", "confidence", "evidence", "review")
+_NOTE_PREFIX = "reltext: "
+_ORIGIN_OF_PREFIX = {"rules": Origin.RULE, "learned": Origin.CLASSIFIER,
+                     "topics": Origin.TOPIC, "human": Origin.HUMAN}
+_ORIGINS = {origin.value for origin in Origin}
+_RGB = re.compile(r"#(?:[0-9A-Fa-f]{6}|[0-9A-Fa-f]{3})")
+_SOURCE_SUFFIX = re.compile(r"\.(?:txt|text|docx?|rtf|pdf|odt)$", re.IGNORECASE)
+
+
+def guid(kind: str, key: str) -> str:
+    """The stable GUID of a thing reltext exports, the same in every export."""
+    return str(uuid.uuid5(GUID_NAMESPACE, f"{kind}:{key}"))
+
+
+# -- the project as read ----------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class QdaCode:
+    """A code of the project's codebook; ``key`` is reltext's key for it."""
+
+    guid: str
+    key: str
+    name: str
+    codable: bool
+    colour: str | None
+    description: str
+    parent: str | None  # the key of the codable code it sits under
+    family: str | None  # the name of the top-level group it sits in
+    polarity: str = "neutral"
+
+
+@dataclass(frozen=True, slots=True)
+class QdaCoding:
+    """A code applied to a selection, mapped onto one turn of a transcript."""
+
+    coding_guid: str
+    transcript_id: str
+    turn_id: str
+    code: str
+    start_char: int  # into the turn's text
+    end_char: int
+    coder: str
+    origin: Origin
+    created_at: str
+    confidence: float | None = None
+    evidence: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class QdpxProject:
+    """What a REFI-QDA project holds that reltext can store.
+
+    ``transcripts`` come from the text sources, ``codes`` from the codebook (groups that
+    cannot be coded included), ``codings`` from the coded text selections, and ``dropped``
+    says in words what was left out (pictures, audio, memos, selections outside any turn).
+    """
+
+    path: str
+    name: str
+    transcripts: tuple[Transcript, ...]
+    codes: tuple[QdaCode, ...]
+    codings: tuple[QdaCoding, ...]
+    codebook_name: str
+    codebook_version: str
+    dropped: tuple[str, ...] = field(default_factory=tuple)
+
+
+def read_qdpx(path: str | Path) -> QdpxProject:
+    """Read a ``.qdpx`` archive or a bare ``.qde`` file (sources in a folder beside it).
+
+    Raises:
+        ReltextError: the file is not a REFI-QDA project, or a source it names is missing
+            or unreadable; the message names the file, the source and the fix.
+    """
+    path = Path(path)
+    archive = _open_archive(path)
+    try:
+        root = etree.fromstring(archive.project_xml, parser=etree.XMLParser(
+            resolve_entities=False, no_network=True, huge_tree=True))
+    except etree.XMLSyntaxError as error:
+        raise ReltextError(f"the project XML is not well-formed ({error})",
+                           path=archive.project_name,
+                           fix="Export the project again from its QDA program.") from error
+    if _local(root) != "Project":
+        raise ReltextError(f"the root element is <{_local(root)}>, not <Project>",
+                           path=archive.project_name,
+                           fix="Give a REFI-QDA project (.qdpx or .qde), not a codebook (.qdc).")
+    return _Reader(path, archive, root).project()
+
+
+class _Archive:
+    """The project XML and a way to read the files its sources name."""
+
+    def __init__(self, project_name: str, project_xml: bytes,
+                 read_internal: Callable[[str], bytes | None], folder: Path) -> None:
+        self.project_name = project_name
+        self.project_xml = project_xml
+        self.read_internal = read_internal
+        self.folder = folder
+
+
+def _open_archive(path: Path) -> _Archive:
+    try:
+        is_zip = zipfile.is_zipfile(path)
+    except OSError as error:
+        raise ReltextError(f"cannot read the project ({error.strerror})", path=path,
+                           fix="Check the path.") from error
+    if not is_zip:
+        try:
+            data = path.read_bytes()
+        except OSError as error:
+            raise ReltextError(f"cannot read the project ({error.strerror})", path=path,
+                               fix="Check the path.") from error
+        return _Archive(str(path), data, lambda name: _read_beside(path.parent, name),
+                        path.parent)
+    with zipfile.ZipFile(path) as archive:
+        names = [name for name in archive.namelist() if not name.endswith("/")]
+        projects = [n for n in names if n.lower().endswith(".qde") and "/" not in n.strip("/")]
+        preferred = [n for n in projects if n.lower() == "project.qde"]
+        if not projects:
+            raise ReltextError("the archive holds no .qde project file at its top level",
+                               path=path, fix="Export the project again as a REFI-QDA .qdpx.")
+        if len(projects) > 1 and not preferred:
+            raise ReltextError(f"the archive holds several project files {sorted(projects)}",
+                               path=path, fix="Keep one .qde in the archive.")
+        project_name = (preferred or projects)[0]
+        project_xml = archive.read(project_name)
+        files = {name: archive.read(name) for name in names if name != project_name}
+    by_lower: dict[str, str] = {}
+    for name in files:
+        by_lower.setdefault(name.lower(), name)
+        by_lower.setdefault(PurePosixPath(name).name.lower(), name)
+
+    def read_internal(name: str) -> bytes | None:
+        for candidate in (f"sources/{name}".lower(), name.lower()):
+            if candidate in by_lower:
+                return files[by_lower[candidate]]
+        return None
+
+    return _Archive(f"{path}!{project_name}", project_xml, read_internal, path.parent)
+
+
+def _read_beside(folder: Path, name: str) -> bytes | None:
+    """An internal source of a bare ``.qde``: in ``sources/`` (any case) next to it."""
+    for child in folder.iterdir() if folder.is_dir() else ():
+        if child.is_dir() and child.name.lower() == "sources":
+            for candidate in child.iterdir():
+                if candidate.name.lower() == name.lower():
+                    return candidate.read_bytes()
+    return None
+
+
+def _local(element: Any) -> str:
+    return etree.QName(element).localname if isinstance(element.tag, str) else ""
+
+
+def _children(element: Any, name: str) -> list[Any]:
+    return [child for child in element if _local(child) == name]
+
+
+def _child(element: Any, name: str) -> Any | None:
+    found = _children(element, name)
+    return found[0] if found else None
+
+
+def _text_of(element: Any, name: str) -> str:
+    child = _child(element, name)
+    return (child.text or "") if child is not None else ""
+
+
+def _guid_of(value: str | None) -> str:
+    return (value or "").strip().strip("{}").lower()
+
+
+class _Reader:
+    """One pass over a project's XML, collecting what reltext keeps and what it drops."""
+
+    def __init__(self, path: Path, archive: _Archive, root: Any) -> None:
+        self.path = path
+        self.archive = archive
+        self.root = root
+        self.dropped: list[str] = []
+        self.notes_used = 0
+
+    def project(self) -> QdpxProject:
+        root = self.root
+        users = {_guid_of(u.get("guid")): (u.get("name") or u.get("id") or "").strip()
+                 for users in _children(root, "Users") for u in _children(users, "User")}
+        notes = {_guid_of(n.get("guid")): ((n.get("name") or "").strip(),
+                                            _text_of(n, "PlainTextContent"))
+                 for block in _children(root, "Notes") for n in _children(block, "Note")}
+        codebook = self._reltext_note(notes, _children(root, "NoteRef"), CODEBOOK_NOTE)
+        codes = self._codes(codebook.get("codes", {}))
+        variables = {
+            _guid_of(v.get("guid")): (v.get("name") or "").strip()
+            for block in _children(root, "Variables") for v in _children(block, "Variable")
+        }
+        case_meta = self._case_meta(variables)
+        transcripts, codings = [], []
+        used_ids: set[str] = set()
+        code_keys = {code.guid: code.key for code in codes}
+        for block in _children(root, "Sources"):
+            for source in block:
+                if not isinstance(source.tag, str):
+                    continue
+                if _local(source) != "TextSource":
+                    self.dropped.append(f"{_local(source)} {source.get('name')!r} (only text "
+                                        "sources are imported)")
+                    continue
+                transcript = self._transcript(source, notes, variables, case_meta, used_ids)
+                if transcript is None:
+                    continue
+                transcripts.append(transcript)
+                codings.extend(self._codings(source, transcript, users, notes, code_keys))
+        unreferenced = len(notes) - self.notes_used
+        if unreferenced > 0:
+            self.dropped.append(f"{unreferenced} memo(s) and review note(s)")
+        return QdpxProject(
+            path=str(self.path), name=root.get("name") or self.path.stem,
+            transcripts=tuple(transcripts), codes=tuple(codes), codings=tuple(codings),
+            codebook_name=str(codebook.get("name") or f"qdpx:{self.path.stem}"),
+            codebook_version=str(codebook.get("version") or "1"),
+            dropped=tuple(self.dropped),
+        )
+
+    def _reltext_note(self, notes: Mapping[str, tuple[str, str]], refs: Iterable[Any],
+                      name: str) -> dict[str, Any]:
+        """The JSON of the reltext note of this name among ``refs``, or ``{}``."""
+        for ref in refs:
+            note = notes.get(_guid_of(ref.get("targetGUID")))
+            if note and note[0] == name:
+                self.notes_used += 1
+                try:
+                    value = json.loads(note[1])
+                except json.JSONDecodeError:
+                    self.dropped.append(f"the note {name!r}, which is not valid JSON")
+                    return {}
+                return value if isinstance(value, dict) else {}
+        return {}
+
+    def _codes(self, known: Mapping[str, Mapping[str, Any]]) -> list[QdaCode]:
+        codes: list[QdaCode] = []
+        keys: set[str] = set()
+
+        def walk(element: Any, parent: str | None, family: str | None) -> None:
+            code_guid = _guid_of(element.get("guid"))
+            name = (element.get("name") or "").strip()
+            codable = (element.get("isCodable") or "true").strip().lower() in ("true", "1")
+            saved = known.get(code_guid, {})
+            key = str(saved.get("key") or name)
+            if key in keys:  # two codes of one name in different branches stay apart
+                key = f"{parent or family}/{name}"
+            keys.add(key)
+            colour = (element.get("color") or "").strip() or None
+            code = QdaCode(
+                guid=code_guid, key=key, name=str(saved.get("name") or name), codable=codable,
+                colour=colour if colour and _RGB.fullmatch(colour) else None,
+                description=_text_of(element, "Description"),
+                parent=saved.get("parent", parent) if saved else parent,
+                family=saved.get("family", family) if saved else family,
+                polarity=str(saved.get("polarity") or "neutral"),
+            )
+            codes.append(code)
+            for child in _children(element, "Code"):
+                if codable:
+                    walk(child, key, family)
+                else:  # a group: its name is the family of everything under it
+                    walk(child, parent, family or name)
+
+        for book in _children(self.root, "CodeBook"):
+            for block in _children(book, "Codes"):
+                for element in _children(block, "Code"):
+                    walk(element, None, None)
+        return codes
+
+    def _case_meta(self, variables: Mapping[str, str]) -> dict[str, dict[str, Any]]:
+        """``source guid -> attributes`` from the cases that refer to the source."""
+        result: dict[str, dict[str, Any]] = {}
+        for block in _children(self.root, "Cases"):
+            for case in _children(block, "Case"):
+                values = {"participant_id": (case.get("name") or "").strip()}
+                values.update(_variable_values(case, variables))
+                for ref in _children(case, "SourceRef"):
+                    result.setdefault(_guid_of(ref.get("targetGUID")), {}).update(values)
+        return result
+
+    def _transcript(self, source: Any, notes: Mapping[str, tuple[str, str]],
+                    variables: Mapping[str, str], case_meta: Mapping[str, dict[str, Any]],
+                    used_ids: set[str]) -> Transcript | None:
+        source_guid = _guid_of(source.get("guid"))
+        name = (source.get("name") or source_guid).strip()
+        text = self._source_text(source, name)
+        if text is None:
+            return None
+        transcript_id = _SOURCE_SUFFIX.sub("", name) or source_guid
+        number = 2
+        base = transcript_id
+        while transcript_id in used_ids:
+            transcript_id = f"{base}-{number}"
+            number += 1
+        used_ids.add(transcript_id)
+        meta = {**case_meta.get(source_guid, {}), **_variable_values(source, variables)}
+        saved = self._reltext_note(notes, _children(source, "NoteRef"), TURNS_NOTE)
+        turns = _saved_turns(saved.get("turns"), text)
+        if saved and turns is None:
+            self.dropped.append(f"the saved turns of source {name!r}, which no longer fit its "
+                                "text (it was re-cut into turns)")
+        try:
+            return source_transcript(transcript_id, text, source=str(self.path), meta=meta,
+                                     turns=turns)
+        except TranscriptFormatError:
+            self.dropped.append(f"source {name!r}, which holds no text")
+            return None
+
+    def _source_text(self, source: Any, name: str) -> str | None:
+        location = (source.get("plainTextPath") or "").strip()
+        if not location:
+            content = _child(source, "PlainTextContent")
+            if content is not None:
+                return content.text or ""
+            self.dropped.append(f"source {name!r}, which has no plain-text copy")
+            return None
+        scheme, _, rest = location.partition("://")
+        scheme = scheme.lower()
+        if scheme == "internal":
+            data = self.archive.read_internal(rest)
+            if data is None:
+                raise ReltextError(
+                    f"source {name!r} names {location}, which is not in the project",
+                    path=self.archive.project_name,
+                    fix="Export the project again with its sources included.",
+                )
+        elif scheme in ("relative", "absolute", "file"):
+            data = self._external(location, scheme, rest, name)
+        else:
+            raise ReltextError(f"source {name!r} has a plainTextPath {location!r} of an unknown "
+                               "kind", path=self.archive.project_name,
+                               fix="Use internal://, relative:// or absolute:// paths.")
+        if data.startswith(b"\xef\xbb\xbf"):  # QualCoder writes utf-8-sig; offsets skip it
+            data = data[3:]
+        try:
+            return data.decode("utf-8")
+        except UnicodeDecodeError as error:
+            raise ReltextError(
+                f"source {name!r} ({location}) is not UTF-8 text (byte {error.start})",
+                path=self.archive.project_name,
+                fix="REFI-QDA text sources must be UTF-8; export the project again.",
+            ) from error
+
+    def _external(self, location: str, scheme: str, rest: str, name: str) -> bytes:
+        if scheme == "relative":
+            base = self.root.get("basePath") or ""
+            base = base.partition("://")[2] if "://" in base else base
+            candidates = [Path(base) / rest] if base else []
+            candidates.append(self.archive.folder / rest)
+        else:
+            candidates = [Path(rest)]
+        for candidate in candidates:
+            if candidate.is_file():
+                return candidate.read_bytes()
+        raise ReltextError(
+            f"source {name!r} is an external file ({location}) that is not at "
+            f"{' or '.join(str(c) for c in candidates)}",
+            path=self.archive.project_name,
+            fix="Put the file there, or export the project again with its sources included "
+            "in the .qdpx.",
+        )
+
+    def _codings(self, source: Any, transcript: Transcript, users: Mapping[str, str],
+                 notes: Mapping[str, tuple[str, str]],
+                 code_keys: Mapping[str, str]) -> list[QdaCoding]:
+        result: list[QdaCoding] = []
+        outside = 0
+        length = len(transcript.text)
+        for selection in _children(source, "PlainTextSelection"):
+            try:
+                start = int(selection.get("startPosition"))
+                end = int(selection.get("endPosition"))
+            except (TypeError, ValueError):
+                self.dropped.append(f"a selection of {transcript.transcript_id!r} without "
+                                    "numeric positions")
+                continue
+            start, end = max(0, min(start, end)), min(length, max(start, end))
+            extra = self._coding_notes(selection, notes)
+            for coding in _children(selection, "Coding"):
+                ref = _child(coding, "CodeRef")
+                code = code_keys.get(_guid_of(ref.get("targetGUID") if ref is not None else ""))
+                if code is None:
+                    self.dropped.append(f"a coding in {transcript.transcript_id!r} whose code is "
+                                        "not in the codebook")
+                    continue
+                user = users.get(_guid_of(coding.get("creatingUser") or
+                                          selection.get("creatingUser")), "") or "unknown"
+                coder = user if _is_reltext_coder(user) else f"human:{user}"
+                origin = extra.get("origin")
+                pieces = _split_over_turns(transcript.turns, start, end)
+                if not pieces:
+                    outside += 1
+                for turn, turn_start, turn_end in pieces:
+                    result.append(QdaCoding(
+                        coding_guid=_guid_of(coding.get("guid")),
+                        transcript_id=transcript.transcript_id, turn_id=turn.turn_id,
+                        code=code, start_char=turn_start, end_char=turn_end, coder=coder,
+                        origin=Origin(origin) if origin in _ORIGINS else _ORIGIN_OF_PREFIX.get(coder.partition(":")[0], Origin.HUMAN),
+                        created_at=_iso(coding.get("creationDateTime")
+                                        or selection.get("creationDateTime")),
+                        confidence=_float_or_none(extra.get("confidence")),
+                        evidence=extra.get("evidence"),
+                    ))
+        if outside:
+            self.dropped.append(f"{outside} coding(s) of {transcript.transcript_id!r} outside "
+                                "every turn (on speaker labels or the preamble)")
+        return result
+
+    def _coding_notes(self, selection: Any, notes: Mapping[str, tuple[str, str]]) -> dict[str, str]:
+        extra = {}
+        for ref in _children(selection, "NoteRef"):
+            name, content = notes.get(_guid_of(ref.get("targetGUID")), ("", ""))
+            what = name.removeprefix(_NOTE_PREFIX)
+            if name.startswith(_NOTE_PREFIX) and what in CODING_NOTES:
+                extra[what] = content
+                # Review decisions are the project's own; they are not imported.
+                self.notes_used += what != "review"
+        return extra
+
+
+def _variable_values(element: Any, variables: Mapping[str, str]) -> dict[str, Any]:
+    values: dict[str, Any] = {}
+    for item in _children(element, "VariableValue"):
+        ref = _child(item, "VariableRef")
+        name = variables.get(_guid_of(ref.get("targetGUID") if ref is not None else ""))
+        if not name:
+            continue
+        for child in item:
+            kind = _local(child)
+            raw = (child.text or "").strip()
+            if kind == "TextValue":
+                values[name] = child.text or ""
+            elif kind == "BooleanValue":
+                values[name] = raw.lower() in ("true", "1")
+            elif kind == "IntegerValue" and raw:
+                values[name] = int(raw)
+            elif kind == "FloatValue" and raw:
+                values[name] = float(raw)
+            elif kind in ("DateValue", "DateTimeValue"):
+                values[name] = raw
+    return values
+
+
+def _saved_turns(saved: Any, text: str) -> list[Turn] | None:
+    """The turns reltext saved with a source, if they still fit its text."""
+    if not isinstance(saved, list) or not saved:
+        return None
+    turns = []
+    previous_end = 0
+    for index, item in enumerate(saved):
+        try:
+            turn_id, speaker, role, start, end, timestamp, end_timestamp, meta = item
+        except (TypeError, ValueError):
+            return None
+        if not (isinstance(start, int) and isinstance(end, int)
+                and previous_end <= start <= end <= len(text)):
+            return None
+        previous_end = end
+        turns.append(Turn(turn_id=str(turn_id), index=index, speaker=str(speaker),
+                          text=text[start:end], start_char=start, end_char=end, role=str(role),
+                          timestamp=timestamp, end_timestamp=end_timestamp,
+                          meta=meta if isinstance(meta, dict) else {}))
+    return turns
+
+
+def _split_over_turns(turns: Sequence[Turn], start: int, end: int) -> list[tuple[Turn, int, int]]:
+    """The part of ``[start, end)`` in each turn it touches, as offsets into the turn."""
+    pieces = []
+    for turn in turns:
+        low, high = max(start, turn.start_char), min(end, turn.end_char)
+        if low < high or (start == end and turn.start_char <= start <= turn.end_char):
+            pieces.append((turn, low - turn.start_char, high - turn.start_char))
+    return pieces
+
+
+def _is_reltext_coder(name: str) -> bool:
+    prefix, sep, rest = name.partition(":")
+    return bool(sep and rest) and prefix in _ORIGIN_OF_PREFIX
+
+
+def _float_or_none(value: str | None) -> float | None:
+    try:
+        return float(value) if value not in (None, "") else None
+    except ValueError:
+        return None
+
+
+def _iso(value: str | None) -> str:
+    """A stored timestamp: ISO-8601 in UTC to the second; now when the project gives none."""
+    if value:
+        try:
+            moment = datetime.fromisoformat(value.strip().replace("Z", "+00:00"))
+        except ValueError:
+            moment = None
+        if moment is not None:
+            if moment.tzinfo is None:
+                moment = moment.replace(tzinfo=timezone.utc)
+            return moment.astimezone(timezone.utc).replace(microsecond=0).isoformat()
+    return datetime.now(timezone.utc).replace(microsecond=0).isoformat()
+
+
+# -- storing an imported project ------------------------------------------------------------
+
+
+def store_codebook_and_codings(store: Any, conn: Any, project: QdpxProject,
+                               transcript_ids: Mapping[str, str]) -> dict[str, int]:
+    """Store the codes and codings of ``project`` inside the caller's transaction.
+
+    ``transcript_ids`` maps each transcript id of the project to the id it was stored
+    under. Each coder's codings on these turns replace what that coder had there before,
+    so importing the same project twice changes nothing.
+
+    Returns:
+        ``{"codes": ..., "codings": ..., "coders": ...}`` counts.
+    """
+    counts = {"codes": 0, "codings": 0, "coders": 0}
+    if project.codes:
+        rows = [{"key": c.key, "name": c.name, "parent": c.parent, "family": c.family,
+                 "polarity": c.polarity, "colour": c.colour, "definition": c.description}
+                for c in project.codes if c.codable]
+        content = json.dumps(rows, ensure_ascii=False, sort_keys=True)
+        store.add_codebook(conn, name=project.codebook_name, version=project.codebook_version,
+                           content_hash=hashlib.sha256(content.encode("utf-8")).hexdigest(),
+                           source=project.path, content=content, codes=rows)
+        counts["codes"] = len(rows)
+    turns = store.turn_keys(conn)
+    by_coder: dict[str, list[dict[str, Any]]] = {}
+    touched: dict[str, set[str]] = {}
+    for coding in project.codings:
+        transcript_id = transcript_ids.get(coding.transcript_id, coding.transcript_id)
+        turn_pk = turns[(transcript_id, coding.turn_id)][0]
+        by_coder.setdefault(coding.coder, []).append({
+            "coding_id": uuid.uuid5(GUID_NAMESPACE, f"import:{coding.coding_guid}:{turn_pk}").hex,
+            "turn_pk": turn_pk, "code": coding.code, "start_char": coding.start_char,
+            "end_char": coding.end_char, "confidence": coding.confidence,
+            "coder": coding.coder, "origin": coding.origin.value, "evidence": coding.evidence,
+            "created_at": coding.created_at,
+        })
+        touched.setdefault(coding.coder, set()).add(transcript_id)
+    for coder, codings in by_coder.items():
+        # A coder who coded in a source has been through it: its other turns are coded too.
+        turn_pks = [pk for (tid, _), (pk, _) in turns.items() if tid in touched[coder]]
+        store.delete_codings_by(conn, coder=coder, turn_pks=turn_pks)
+        store.add_codings(conn, codings)
+        store.mark_coded(conn, turn_pks, coder=coder)
+        counts["codings"] += len(codings)
+    counts["coders"] = len(by_coder)
+    return counts
+
+
+# -- writing a project ----------------------------------------------------------------------
+
+
+@lru_cache(maxsize=1)
+def project_schema() -> etree.XMLSchema:
+    """The REFI-QDA project schema (``Project.xsd``) shipped with reltext."""
+    source = resources.files("reltext") / "data" / "Project.xsd"
+    return etree.XMLSchema(etree.fromstring(source.read_bytes()))
+
+
+def schema_errors(xml: bytes) -> list[str]:
+    """What makes ``xml`` invalid against the project schema, one line each; empty if valid."""
+    schema = project_schema()
+    if schema.validate(etree.fromstring(xml)):
+        return []
+    return [f"line {e.line}: {e.message}" for e in schema.error_log]
+
+
+@dataclass(frozen=True, slots=True)
+class ExportSummary:
+    path: Path
+    sources: int
+    codes: int
+    codings: int
+    users: int
+    cases: int
+
+
+def write_qdpx(
+    store: Any,
+    out: str | Path,
+    *,
+    accepted_only: bool = False,
+    coders: Sequence[str] | None = None,
+    transcript_ids: Sequence[str] | None = None,
+    project_name: str | None = None,
+) -> ExportSummary:
+    """Write the project (or a part of it) as a REFI-QDA ``.qdpx``, atomically.
+
+    Args:
+        store: The project's :class:`~reltext.store.Store`.
+        out: The file to write.
+        accepted_only: Only codings whose latest review decision accepts (or corrects)
+            them; a corrected coding is written as corrected.
+        coders: Only these coders' codings (all when None).
+        transcript_ids: Only these transcripts (all current ones when None).
+        project_name: The project's name in the file (the database's name when None).
+
+    Raises:
+        ReltextError: a named transcript is not in the project, or the folder is missing.
+    """
+    out = Path(out)
+    folder = out.parent if str(out.parent) else Path(".")
+    if not folder.is_dir():
+        raise ReltextError("the folder does not exist", path=folder,
+                           fix="Create it first, or write the file elsewhere.")
+    with store.read() as conn:
+        transcripts = store.current_transcripts(conn, transcript_ids=transcript_ids)
+        if transcript_ids is not None:
+            missing = sorted(set(transcript_ids) - {t["transcript_id"] for t in transcripts})
+            if missing:
+                raise ReltextError(f"no transcript {missing[0]!r} in the project",
+                                   path=store.path,
+                                   fix="List the transcripts with 'reltext transcripts'.")
+        ids = [t["transcript_id"] for t in transcripts]
+        turns: dict[str, list[dict[str, Any]]] = {}
+        for turn in store.iter_turns(conn, transcript_ids=ids):
+            turns.setdefault(turn["transcript_id"], []).append(turn)
+        codings = list(store.iter_codings(conn, transcript_ids=ids))
+        decisions = store.latest_decisions(conn)
+        codes = store.latest_codes(conn)
+    if coders is not None:
+        codings = [c for c in codings if c["coder"] in set(coders)]
+    if accepted_only:
+        codings = [_corrected(c, decisions[c["coding_pk"]]) for c in codings
+                   if decisions.get(c["coding_pk"], {}).get("verdict") in ("accept", "correct")]
+    xml, sources, summary = _build(
+        project_name or store.path.stem, transcripts, turns, codings, decisions, codes)
+    errors = schema_errors(xml)
+    if errors:  # reltext's own fault, never the user's: refuse to write an invalid file
+        raise RuntimeError(f"the REFI-QDA export does not validate: {errors[0]}")
+    descriptor, temporary = tempfile.mkstemp(dir=folder, prefix=f".{out.name}.", suffix=".tmp")
+    os.close(descriptor)
+    try:
+        with zipfile.ZipFile(temporary, "w", compression=zipfile.ZIP_DEFLATED) as archive:
+            archive.writestr("project.qde", xml)
+            for name, text in sources:
+                archive.writestr(f"sources/{name}", text.encode("utf-8"))
+        os.replace(temporary, out)
+    finally:
+        if os.path.exists(temporary):
+            os.unlink(temporary)
+    return ExportSummary(out, **summary)
+
+
+def _corrected(coding: dict[str, Any], decision: Mapping[str, Any]) -> dict[str, Any]:
+    if decision["verdict"] != "correct":
+        return coding
+    corrected = dict(coding)
+    for column in ("code", "start_char", "end_char"):
+        if decision.get(column) is not None:
+            corrected[column] = decision[column]
+    return corrected
+
+
+class _Notes:
+    """The project's ``<Notes>``, each made once and referred to by GUID."""
+
+    def __init__(self, user_guid: Callable[[str], str]) -> None:
+        self.elements: list[Any] = []
+        self.user_guid = user_guid
+
+    def add(self, key: str, name: str, content: str, *, user: str, at: str | None) -> str:
+        note_guid = guid("note", key)
+        note = _element("Note", guid=note_guid, name=name, creatingUser=self.user_guid(user),
+                        creationDateTime=_xml_time(at))
+        _sub(note, "PlainTextContent").text = content
+        self.elements.append(note)
+        return note_guid
+
+
+def _build(
+    name: str,
+    transcripts: Sequence[dict[str, Any]],
+    turns: Mapping[str, list[dict[str, Any]]],
+    codings: Sequence[dict[str, Any]],
+    decisions: Mapping[int, Mapping[str, Any]],
+    codes: Sequence[dict[str, Any]],
+) -> tuple[bytes, list[tuple[str, str]], dict[str, int]]:
+    users: dict[str, str] = {}
+
+    def user_guid(user: str) -> str:
+        return users.setdefault(user, guid("user", user))
+
+    user_guid(TOOL_USER)
+    notes = _Notes(user_guid)
+    now = datetime.now(timezone.utc).replace(microsecond=0).isoformat()
+    root = _element("Project", name=name, origin="reltext",
+                    creatingUserGUID=user_guid(TOOL_USER), creationDateTime=_xml_time(now))
+    users_element = _sub(root, "Users")
+
+    # The codebook: project codes, then any code used by a coding that the codebook lacks.
+    known = {code["key"] for code in codes}
+    codes = [*codes, *({"key": key, "name": key, "parent": None, "family": None,
+                        "polarity": "neutral", "colour": None, "definition": ""}
+                       for key in sorted({c["code"] for c in codings} - known))]
+    code_guid = {code["key"]: guid("code", code["key"]) for code in codes}
+    if codes:
+        codes_element = _sub(_sub(root, "CodeBook"), "Codes")
+        _code_tree(codes_element, codes, code_guid)
+
+    # Variables: every transcript attribute, typed by the values it takes.
+    attributes: dict[str, list[Any]] = {}
+    for transcript in transcripts:
+        for key, value in transcript["meta"].items():
+            if value is not None:
+                attributes.setdefault(key, []).append(value)
+    variable_types = {key: _variable_type(values) for key, values in attributes.items()}
+    variable_guid = {key: guid("variable", key) for key in attributes}
+    if attributes:
+        variables_element = _sub(root, "Variables")
+        for key in attributes:
+            _sub(variables_element, "Variable", guid=variable_guid[key], name=key,
+                 typeOfVariable=variable_types[key])
+
+    # Cases: one per participant, with the attributes all its transcripts share.
+    participants: dict[str, list[dict[str, Any]]] = {}
+    for transcript in transcripts:
+        participant = transcript["meta"].get("participant_id")
+        if participant not in (None, ""):
+            participants.setdefault(str(participant), []).append(transcript)
+    if participants:
+        cases_element = _sub(root, "Cases")
+        for participant, members in participants.items():
+            case = _sub(cases_element, "Case", guid=guid("case", participant), name=participant)
+            shared = {key: value for key, value in members[0]["meta"].items()
+                      if value is not None and key != "participant_id"
+                      and all(m["meta"].get(key) == value for m in members)}
+            for key, value in shared.items():
+                _variable_value(case, variable_guid[key], variable_types[key], value)
+            for member in members:
+                _sub(case, "SourceRef", targetGUID=guid("source", member["transcript_id"]))
+
+    # Sources, each with its selections, codings and notes.
+    by_transcript: dict[str, list[dict[str, Any]]] = {}
+    for coding in codings:
+        by_transcript.setdefault(coding["transcript_id"], []).append(coding)
+    sources_element = _sub(root, "Sources") if transcripts else None
+    files = []
+    for transcript in transcripts:
+        transcript_id = transcript["transcript_id"]
+        source_guid = guid("source", transcript_id)
+        source = _sub(sources_element, "TextSource", guid=source_guid, name=transcript_id,
+                      plainTextPath=f"internal://{source_guid}.txt",
+                      creatingUser=user_guid(TOOL_USER),
+                      creationDateTime=_xml_time(transcript["ingested_at"]))
+        files.append((f"{source_guid}.txt", transcript["text"]))
+        turn_rows = turns.get(transcript_id, [])
+        turn_start = {(t["turn_id"]): t["start_char"] for t in turn_rows}
+        for coding in by_transcript.get(transcript_id, []):
+            _selection(source, coding, turn_start[coding["turn_id"]], transcript["text"],
+                       code_guid, user_guid, notes, decisions.get(coding["coding_pk"]))
+        saved = [[t["turn_id"], t["speaker"], t["role"], t["start_char"], t["end_char"],
+                  t["timestamp"], t["end_timestamp"], t["turn_meta"]] for t in turn_rows]
+        turns_note = notes.add(
+            f"turns:{transcript_id}", TURNS_NOTE,
+            json.dumps({"format": transcript["format"], "turns": saved}, ensure_ascii=False),
+            user=TOOL_USER, at=transcript["ingested_at"])
+        _sub(source, "NoteRef", targetGUID=turns_note)
+        for key, value in transcript["meta"].items():
+            if value is not None:
+                _variable_value(source, variable_guid[key], variable_types[key], value)
+
+    codebook = {"name": codes[0].get("codebook") if codes else None,
+                "version": codes[0].get("codebook_version") if codes else None,
+                "codes": {code_guid[c["key"]]: {k: c.get(k) for k in
+                                                ("key", "name", "polarity", "parent", "family")}
+                          for c in codes}}
+    codebook_note = notes.add("codebook", CODEBOOK_NOTE,
+                              json.dumps(codebook, ensure_ascii=False, sort_keys=True),
+                              user=TOOL_USER, at=now) if codes else None
+    if notes.elements:
+        _sub(root, "Notes").extend(notes.elements)
+    if codebook_note:
+        _sub(root, "NoteRef", targetGUID=codebook_note)
+    for user, user_id in users.items():
+        _sub(users_element, "User", guid=user_id, name=user, id=user)
+    xml = etree.tostring(root, xml_declaration=True, encoding="UTF-8", pretty_print=True)
+    summary = {"sources": len(transcripts), "codes": len(codes), "codings": len(codings),
+               "users": len(users), "cases": len(participants)}
+    return xml, files, summary
+
+
+def _code_tree(parent_element: Any, codes: Sequence[dict[str, Any]],
+               code_guid: Mapping[str, str]) -> None:
+    """Families become groups that cannot be coded; a code's parent code holds it."""
+    children: dict[str | None, list[dict[str, Any]]] = {}
+    keys = {code["key"] for code in codes}
+    families: dict[str, Any] = {}
+    for code in codes:
+        parent = code.get("parent") if code.get("parent") in keys else None
+        children.setdefault(parent, []).append(code)
+
+    def add(container: Any, code: dict[str, Any]) -> None:
+        attributes = {"guid": code_guid[code["key"]], "name": code.get("name") or code["key"],
+                      "isCodable": "true"}
+        if code.get("colour") and _RGB.fullmatch(code["colour"]):
+            attributes["color"] = code["colour"]
+        element = _sub(container, "Code", **attributes)
+        if code.get("definition"):
+            _sub(element, "Description").text = code["definition"]
+        for child in children.get(code["key"], []):
+            add(element, child)
+
+    for code in children.get(None, []):
+        family = code.get("family")
+        container = parent_element
+        if family:
+            if family not in families:
+                families[family] = _sub(parent_element, "Code", guid=guid("family", family),
+                                        name=family, isCodable="false")
+            container = families[family]
+        add(container, code)
+
+
+def _selection(source: Any, coding: Mapping[str, Any], turn_start: int, text: str,
+               code_guid: Mapping[str, str], user_guid: Callable[[str], str], notes: _Notes,
+               decision: Mapping[str, Any] | None) -> None:
+    start = turn_start + coding["start_char"]
+    end = turn_start + coding["end_char"]
+    coder = coding["coder"]
+    key = coding["coding_id"]
+    at = _xml_time(coding["created_at"])
+    covered = text[start:end]
+    selection = _sub(source, "PlainTextSelection", guid=guid("selection", key),
+                     name=covered if len(covered) <= 80 else covered[:79] + "…",
+                     startPosition=str(start), endPosition=str(end),
+                     creatingUser=user_guid(coder), creationDateTime=at)
+    coding_element = _sub(selection, "Coding", guid=guid("coding", key),
+                          creatingUser=user_guid(coder), creationDateTime=at)
+    _sub(coding_element, "CodeRef", targetGUID=code_guid[coding["code"]])
+    values = {"origin": coding["origin"], "confidence": coding["confidence"],
+              "evidence": coding["evidence"]}
+    for what in ("origin", "confidence", "evidence"):
+        if values[what] is not None:
+            note = notes.add(f"{key}:{what}", _NOTE_PREFIX + what, str(values[what]),
+                             user=coder, at=coding["created_at"])
+            _sub(selection, "NoteRef", targetGUID=note)
+    if decision is not None:
+        words = f"{decision['verdict']} by {decision['reviewer']} on {decision['decided_at']}"
+        if decision["verdict"] == "correct":
+            words += (f" (to {decision['code'] or coding['code']} "
+                      f"[{decision['start_char']}:{decision['end_char']}])")
+        if decision.get("note"):
+            words += f": {decision['note']}"
+        note = notes.add(f"{key}:review:{decision['decision_id']}", _NOTE_PREFIX + "review",
+                         words, user=decision["reviewer"], at=decision["decided_at"])
+        _sub(selection, "NoteRef", targetGUID=note)
+
+
+def _variable_type(values: Sequence[Any]) -> str:
+    if all(isinstance(v, bool) for v in values):
+        return "Boolean"
+    if all(isinstance(v, int) and not isinstance(v, bool) for v in values):
+        return "Integer"
+    if all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in values):
+        return "Float"
+    return "Text"
+
+
+def _variable_value(parent: Any, variable_guid: str, kind: str, value: Any) -> None:
+    item = _sub(parent, "VariableValue")
+    _sub(item, "VariableRef", targetGUID=variable_guid)
+    if kind == "Boolean":
+        _sub(item, "BooleanValue").text = "true" if value else "false"
+    elif kind == "Integer":
+        _sub(item, "IntegerValue").text = str(value)
+    elif kind == "Float":
+        _sub(item, "FloatValue").text = format(Decimal(repr(float(value))), "f")
+    else:
+        _sub(item, "TextValue").text = value if isinstance(value, str) else json.dumps(
+            value, ensure_ascii=False, default=str)
+
+
+def _xml_time(value: str | None) -> str:
+    return _iso(value)
+
+
+def _element(tag: str, **attributes: str) -> Any:
+    return etree.Element(f"{{{NAMESPACE}}}{tag}", nsmap={None: NAMESPACE}, **attributes)
+
+
+def _sub(parent: Any, tag: str, **attributes: str) -> Any:
+    return etree.SubElement(parent, f"{{{NAMESPACE}}}{tag}", **attributes)

@@ -1,0 +1,28 @@
+"""A tiny keyword coder for the batch-run tests: real enough to check where codings land."""
+
+from __future__ import annotations
+
+import re
+import time
+
+WORDS = {"trust": "trust", "hope": "hope", "alone": "isolation"}
+
+
+class KeywordCoder:
+    def __init__(self, delay: float = 0.0) -> None:
+        self.delay = delay
+
+    def code_turns(self, turns):
+        time.sleep(self.delay)
+        codings = []
+        for turn in turns:
+            for match in re.finditer(r"\b(trust|hope|alone)\b", turn["text"]):
+                codings.append({"turn_pk": turn["turn_pk"], "code": WORDS[match.group(1)],
+                                "start_char": match.start(), "end_char": match.end(),
+                                "confidence": 1.0, "evidence": f"kw:{match.group(1)}",
+                                "origin": "rule"})
+        return codings
+
+
+def make_coder(delay: float = 0.0) -> KeywordCoder:
+    return KeywordCoder(delay)

@@ -1,0 +1,330 @@
+"""REFI-QDA exchange: schema-valid exports, exact round trips, and other tools' projects."""
+
+from __future__ import annotations
+
+import codecs
+import re
+import zipfile
+from pathlib import Path
+
+import pytest
+from lxml import etree
+from sqlalchemy import text
+
+from reltext import Project
+from reltext.refi import read_qdpx, schema_errors
+from reltext.store import Store
+
+XSD = Path(__file__).resolve().parent.parent / "reltext" / "data" / "Project.xsd"
+NS = {"q": "urn:QDA-XML:project:1.0"}
+
+# Non-ASCII letters and emoji (two UTF-16 units, four UTF-8 bytes) before the coded words,
+# so code-point offsets differ from UTF-16 and byte offsets.
+INTERVIEW = (
+    "Interviewer: Wie geht's? Tell me about the café 😊.\n"
+    "Zoë: Honestly 🙂🙂 I trust my worker, she's always there for me.\n"
+    "Interviewer: And your family?\n"
+    "Zoë: Nobody calls. I feel so alone — it's never going to change.\n"
+)
+
+
+def _coded_project(tmp_path: Path) -> Path:
+    """A project with one transcript, a codebook with a hierarchy, codings and decisions."""
+    source = tmp_path / "p01_wave1.txt"
+    source.write_text(INTERVIEW, encoding="utf-8")
+    manifest = tmp_path / "manifest.csv"
+    manifest.write_text("transcript,participant_id,role,wave\np01_wave1,P01,client,1\n")
+    db = tmp_path / "coded.db"
+    project = Project(db)
+    results = project.ingest([source], manifest=manifest)
+    assert results[0].ok, results[0].error
+    store = project.store
+    with store.write() as conn:
+        store.add_codebook(conn, name="relational", version="1.0", content_hash="h", source="",
+                           content="{}", codes=[
+            {"key": "trust", "name": "Trust", "family": "goods", "polarity": "good",
+             "colour": "#2E8B57", "definition": "Reliance on another."},
+            {"key": "trust_worker", "name": "Trust in a worker", "parent": "trust",
+             "family": "goods", "polarity": "good", "colour": "#3CB371", "definition": ""},
+            {"key": "isolation", "name": "Isolation", "family": "evils", "polarity": "evil",
+             "colour": "#8B0000", "definition": "Loneliness."},
+            {"key": "hopelessness", "name": "Hopelessness", "family": "evils",
+             "polarity": "evil", "colour": None, "definition": "Despair."},
+        ])
+        turns = {turn_id: (pk, body) for (_, turn_id), (pk, body) in store.turn_keys(conn).items()}
+        rows = []
+        for turn_id, code, words, coder, origin, confidence in [
+            ("1", "trust", "I trust my worker", "rules:relational@1.0", "rule", 0.91),
+            ("1", "trust_worker", "my worker", "human:zoë", "human", None),
+            ("3", "isolation", "I feel so alone", "rules:relational@1.0", "rule", 0.7),
+            ("3", "hopelessness", "it's never going to change", "human:zoë", "human", None),
+        ]:
+            pk, body = turns[turn_id]
+            start = body.index(words)
+            rows.append({"turn_pk": pk, "code": code, "start_char": start,
+                         "end_char": start + len(words), "coder": coder, "origin": origin,
+                         "confidence": confidence,
+                         "evidence": "pattern:trust-1" if origin == "rule" else None})
+        store.add_codings(conn, rows)
+        store.mark_coded(conn, [pk for pk, _ in turns.values()], coder="rules:relational@1.0")
+        coding_pks = dict(conn.execute(text("SELECT code, pk FROM codings")).all())
+        for code, verdict in (("trust", "accept"), ("isolation", "reject")):
+            conn.execute(text(
+                "INSERT INTO decisions (decision_id, coding_pk, reviewer, verdict, decided_at) "
+                "VALUES (:id, :pk, 'human:ann', :verdict, '2025-03-01T10:00:00+00:00')"),
+                {"id": f"d-{code}", "pk": coding_pks[code], "verdict": verdict})
+    project.close()
+    return db
+
+
+def _snapshot(db: Path) -> dict:
+    """What a round trip must keep: transcripts, turns, codes and codings."""
+    store = Store.open(db, create=False)
+    with store.read() as conn:
+        transcripts = [
+            (t["transcript_id"], t["text"], t["meta"]) for t in store.current_transcripts(conn)
+        ]
+        turns = [
+            (t["transcript_id"], t["turn_id"], t["speaker"], t["role"], t["start_char"],
+             t["end_char"], t["text"], t["timestamp"], t["turn_meta"])
+            for t in store.iter_turns(conn)
+        ]
+        codes = sorted(
+            tuple(code[k] for k in ("key", "name", "parent", "family", "polarity", "colour",
+                                    "definition"))
+            for code in store.latest_codes(conn)
+        )
+        codings = sorted(
+            tuple(c[k] for k in ("transcript_id", "turn_id", "code", "start_char", "end_char",
+                                 "text", "confidence", "coder", "origin", "evidence",
+                                 "created_at"))
+            for c in store.iter_codings(conn)
+        )
+    store.close()
+    return {"transcripts": transcripts, "turns": turns, "codes": codes, "codings": codings}
+
+
+def test_refi_export_is_a_valid_qdpx_with_code_point_offsets(tmp_path: Path, run_cli) -> None:
+    db = _coded_project(tmp_path)
+    out = tmp_path / "study.qdpx"
+    result = run_cli("export", "qdpx", "--out", str(out), db=db)
+    assert result.exit_code == 0, result.output
+    assert "1 source(s), 4 code(s), 4 coding(s) by 3 coder(s) and reviewer(s), 1 case(s)" \
+        in result.output
+    with zipfile.ZipFile(out) as archive:
+        names = archive.namelist()
+        xml = archive.read("project.qde")
+        sources = {name: archive.read(name) for name in names if name != "project.qde"}
+    assert names[0] == "project.qde"
+    assert all(re.fullmatch(r"sources/[0-9a-f-]{36}\.txt", name) for name in sources)
+    schema = etree.XMLSchema(etree.parse(str(XSD)))
+    assert schema.validate(etree.fromstring(xml)), schema.error_log
+    assert schema_errors(xml) == []
+    root = etree.fromstring(xml)
+    source_text = next(iter(sources.values())).decode("utf-8")
+    assert source_text == INTERVIEW
+    users = {u.get("guid"): u.get("name") for u in root.iterfind(".//q:User", NS)}
+    assert {"rules:relational@1.0", "human:zoë", "human:ann"} <= set(users.values())
+    selections = root.findall(".//q:PlainTextSelection", NS)
+    assert len(selections) == 4
+    for selection in selections:
+        start, end = int(selection.get("startPosition")), int(selection.get("endPosition"))
+        assert source_text[start:end] == selection.get("name")
+    trust = next(s for s in selections if s.get("name") == "I trust my worker")
+    start = int(trust.get("startPosition"))
+    # Code points, not UTF-16 units or bytes: the emoji before it would shift both.
+    assert start != len(source_text[:start].encode("utf-16-le")) // 2
+    assert start != len(source_text[:start].encode("utf-8"))
+    coding = trust.find("q:Coding", NS)
+    assert users[coding.get("creatingUser")] == "rules:relational@1.0"
+    notes = {n.get("guid"): (n.get("name"), n.findtext("q:PlainTextContent", namespaces=NS))
+             for n in root.iterfind(".//q:Note", NS)}
+    linked = dict(notes[ref.get("targetGUID")] for ref in trust.findall("q:NoteRef", NS))
+    assert linked["reltext: confidence"] == "0.91"
+    assert linked["reltext: evidence"] == "pattern:trust-1"
+    assert linked["reltext: review"].startswith("accept by human:ann on 2025-03-01")
+    # The codebook: families as groups that cannot be coded, a child code under its parent.
+    goods = root.find(".//q:Code[@name='goods']", NS)
+    assert goods.get("isCodable") == "false"
+    assert goods.find("q:Code[@name='Trust']/q:Code[@name='Trust in a worker']", NS) is not None
+    assert goods.find("q:Code[@name='Trust']", NS).get("color") == "#2E8B57"
+    case = root.find(".//q:Case", NS)
+    assert case.get("name") == "P01"
+    variables = {v.get("guid"): v.get("name") for v in root.iterfind(".//q:Variable", NS)}
+    values = {variables[v.find("q:VariableRef", NS).get("targetGUID")]: v[1].text
+              for v in case.findall("q:VariableValue", NS)}
+    assert values == {"role": "client", "wave": "1"}
+
+
+def test_refi_guids_are_stable_across_exports(tmp_path: Path) -> None:
+    db = _coded_project(tmp_path)
+    guids = []
+    for name in ("one.qdpx", "two.qdpx"):
+        with Project(db) as project:
+            project.export_qdpx(tmp_path / name)
+        with zipfile.ZipFile(tmp_path / name) as archive:
+            xml = archive.read("project.qde").decode("utf-8")
+        guids.append(sorted(re.findall(r'guid="([^"]+)"', xml)))
+    assert guids[0] == guids[1] and len(guids[0]) > 20
+
+
+def test_refi_round_trip_reproduces_transcripts_codes_and_codings(tmp_path: Path,
+                                                                    run_cli) -> None:
+    db = _coded_project(tmp_path)
+    out = tmp_path / "study.qdpx"
+    assert run_cli("export", "qdpx", "--out", str(out), db=db).exit_code == 0
+    copy = tmp_path / "copy.db"
+    result = run_cli("ingest", str(out), db=copy)
+    assert result.exit_code == 0, result.output
+    assert "4 codings imported" in result.output
+    assert _snapshot(copy) == _snapshot(db)
+    # Importing the same project again changes nothing.
+    assert run_cli("ingest", str(out), db=copy).exit_code == 0
+    assert _snapshot(copy) == _snapshot(db)
+
+
+def test_refi_export_filters_accepted_coder_and_transcript(tmp_path: Path, run_cli) -> None:
+    db = _coded_project(tmp_path)
+    out = tmp_path / "part.qdpx"
+    result = run_cli("export", "qdpx", "--out", str(out), "--accepted-only", db=db)
+    assert "1 coding(s)" in result.output
+    result = run_cli("export", "qdpx", "--out", str(out), "--coder", "human:zoë", db=db)
+    assert "2 coding(s)" in result.output
+    result = run_cli("export", "qdpx", "--out", str(out), "--transcript", "nope", db=db)
+    assert result.exit_code == 1
+    assert "Error:" in result.output and "no transcript 'nope'" in result.output
+
+
+def _project_xml(source_path: str, selections: str, *, user: str = "Ann",
+                 guid_case=str.lower) -> str:
+    return f"""<?xml version="1.0" encoding="utf-8"?>
+<Project xmlns="urn:QDA-XML:project:1.0" name="other tool">
+  <Users><User guid="{guid_case('aaaaaaaa-0000-4000-8000-000000000001')}" name="{user}"/></Users>
+  <CodeBook><Codes>
+    <Code guid="{guid_case('cccccccc-0000-4000-8000-000000000001')}" name="Feelings"
+          isCodable="false">
+      <Code guid="{guid_case('cccccccc-0000-4000-8000-000000000002')}" name="lonely"
+            isCodable="true" color="#112233"><Description>Alone.</Description></Code>
+    </Code>
+  </Codes></CodeBook>
+  <Variables><Variable guid="dddddddd-0000-4000-8000-000000000001" name="age"
+      typeOfVariable="Integer"/></Variables>
+  <Cases><Case guid="eeeeeeee-0000-4000-8000-000000000001" name="Case 7">
+    <VariableValue><VariableRef targetGUID="dddddddd-0000-4000-8000-000000000001"/>
+      <IntegerValue>34</IntegerValue></VariableValue>
+    <SourceRef targetGUID="{guid_case('bbbbbbbb-0000-4000-8000-000000000001')}"/>
+  </Case></Cases>
+  <Sources>
+    <TextSource guid="{guid_case('{bbbbbbbb-0000-4000-8000-000000000001}')}"
+                name="Interview 7.txt" plainTextPath="{source_path}">
+      {selections}
+    </TextSource>
+  </Sources>
+</Project>"""
+
+
+def _selection(start: int, end: int, *, guid_case=str.lower) -> str:
+    return f"""<PlainTextSelection guid="ffffffff-0000-4000-8000-00000000000{start % 10}"
+        startPosition="{start}" endPosition="{end}"
+        creatingUser="{guid_case('aaaaaaaa-0000-4000-8000-000000000001')}">
+      <Coding guid="99999999-0000-4000-8000-00000000000{start % 10}"
+              creatingUser="{guid_case('aaaaaaaa-0000-4000-8000-000000000001')}">
+        <CodeRef targetGUID="{guid_case('cccccccc-0000-4000-8000-000000000002')}"/></Coding>
+    </PlainTextSelection>"""
+
+
+# Unlabelled, CRLF paragraphs with emoji: one turn per paragraph, speaker Unknown.
+PLAIN = "I moved here alone 😔.\r\n\r\nSome days I don't speak to anyone. 🙁 Nobody rings.\r\n"
+
+
+@pytest.mark.parametrize("shape", ["nvivo", "atlas", "qualcoder"])
+def test_refi_imports_projects_in_the_shapes_other_tools_write(tmp_path: Path, run_cli,
+                                                               shape: str) -> None:
+    words = "I don't speak to anyone. 🙁 Nobody"
+    start = PLAIN.index(words)
+    guid_case = str.upper if shape == "nvivo" else str.lower
+    xml = _project_xml("internal://BBBBBBBB-0000-4000-8000-000000000001.txt",
+                       _selection(start, start + len(words), guid_case=guid_case),
+                       guid_case=guid_case)
+    out = tmp_path / "from-tool.qdpx"
+    data = PLAIN.encode("utf-8")
+    with zipfile.ZipFile(out, "w") as archive:
+        if shape == "nvivo":  # Sources/ and Project.qde capitalised
+            archive.writestr("Project.qde", xml.encode("utf-8"))
+            archive.writestr("Sources/BBBBBBBB-0000-4000-8000-000000000001.txt", data)
+        elif shape == "atlas":  # the project file named after the project, BOM on the XML
+            archive.writestr("My Study.qde", codecs.BOM_UTF8 + xml.encode("utf-8"))
+            archive.writestr("sources/BBBBBBBB-0000-4000-8000-000000000001.txt", data)
+        else:  # QualCoder: sources written as utf-8-sig
+            archive.writestr("project.qde", xml.encode("utf-8"))
+            archive.writestr("sources/BBBBBBBB-0000-4000-8000-000000000001.txt",
+                             PLAIN.encode("utf-8-sig"))
+    result = run_cli("ingest", str(out))
+    assert result.exit_code == 0, result.output
+    assert "1 codings imported" in result.output
+    with Project(tmp_path / "project.db") as project:
+        turns = project.turns()
+        codings = project.codings()
+        transcripts = project.transcripts()
+    assert list(turns["speaker"]) == ["Unknown", "Unknown"]
+    assert list(turns["text"]) == ["I moved here alone 😔.",
+                                   "Some days I don't speak to anyone. 🙁 Nobody rings."]
+    assert codings.loc[0, "text"] == words
+    assert codings.loc[0, "coder"] == "human:Ann"
+    assert codings.loc[0, "code"] == "lonely"
+    assert transcripts.loc[0, "transcript_id"] == "Interview 7"
+    assert transcripts.loc[0, "participant_id"] == "Case 7"
+    assert transcripts.loc[0, "age"] == 34
+    store = Store.open(tmp_path / "project.db", create=False)
+    with store.read() as conn:
+        assert store.transcript_text(conn, "Interview 7") == PLAIN  # CRLF kept as written
+        assert [(c["key"], c["family"], c["colour"], c["definition"])
+                for c in store.latest_codes(conn)] == [("lonely", "Feelings", "#112233",
+                                                        "Alone.")]
+    store.close()
+
+
+def test_refi_splits_a_selection_over_turns_and_keeps_crlf_on_round_trip(
+        tmp_path: Path, run_cli) -> None:
+    labelled = "Interviewer: How are you? 😀\r\nAna: Lonely, to be honest.\r\n"
+    start, end = labelled.index("you?"), labelled.index("Lonely") + len("Lonely")
+    folder = tmp_path / "bare"
+    (folder / "Sources").mkdir(parents=True)
+    (folder / "Sources" / "s1.txt").write_bytes(labelled.encode("utf-8"))
+    (folder / "study.qde").write_text(
+        _project_xml("internal://s1.txt", _selection(start, end)), encoding="utf-8")
+    assert run_cli("ingest", str(folder / "study.qde")).exit_code == 0
+    with Project(tmp_path / "project.db") as project:
+        codings = project.codings()
+        assert list(codings["text"]) == ["you? 😀", "Lonely"]
+        assert list(codings["speaker"]) == ["Interviewer", "Ana"]
+        project.export_qdpx(tmp_path / "again.qdpx")
+    assert run_cli("ingest", str(tmp_path / "again.qdpx"), db=tmp_path / "copy.db").exit_code == 0
+    assert _snapshot(tmp_path / "copy.db") == _snapshot(tmp_path / "project.db")
+
+
+def test_refi_missing_external_source_is_one_clear_error(tmp_path: Path, run_cli) -> None:
+    qde = tmp_path / "external.qde"
+    qde.write_text(_project_xml("relative://texts/interview7.txt", ""), encoding="utf-8")
+    result = run_cli("ingest", str(qde))
+    assert result.exit_code == 1
+    errors = [line for line in result.output.splitlines() if line.startswith("Error:")]
+    assert len(errors) == 1
+    assert str(qde) in errors[0] and "'Interview 7.txt'" in errors[0]
+    assert str(tmp_path / "texts" / "interview7.txt") in errors[0]
+    assert "Put the file there" in errors[0]
+    (tmp_path / "texts").mkdir()
+    (tmp_path / "texts" / "interview7.txt").write_text("Just me, really.", encoding="utf-8")
+    assert run_cli("ingest", str(qde)).exit_code == 0
+
+
+def test_refi_read_qdpx_reports_what_it_drops(tmp_path: Path) -> None:
+    xml = _project_xml("internal://s1.txt", _selection(0, 4)).replace(
+        "</Sources>", '<PictureSource guid="12345678-0000-4000-8000-000000000001" '
+        'name="map.png" path="internal://map.png"/></Sources>')
+    (tmp_path / "sources").mkdir()
+    (tmp_path / "sources" / "s1.txt").write_text("Alone again.", encoding="utf-8")
+    (tmp_path / "p.qde").write_text(xml, encoding="utf-8")
+    project = read_qdpx(tmp_path / "p.qde")
+    assert len(project.codings) == 1
+    assert any("PictureSource 'map.png'" in item for item in project.dropped)
