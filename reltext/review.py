@@ -495,7 +495,7 @@ def codebook(store: Store) -> dict[str, dict[str, Any]]:
     a code without a colour gets one from :data:`FALLBACK_PALETTE`.
     """
     with store.read() as conn:
-        listed = store.codebook_codes(conn)
+        listed = store.latest_codes(conn)
         used = store.codes_in_use(conn)
     result: dict[str, dict[str, Any]] = {}
     for code in listed:

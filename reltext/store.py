@@ -498,16 +498,6 @@ class Store:
 
     # -- review --------------------------------------------------------------------------
 
-    def codebook_codes(self, conn: Connection) -> list[dict[str, Any]]:
-        """The codes of the most recently loaded codebook, in codebook order (may be empty)."""
-        rows = conn.execute(
-            text(
-                "SELECT key, name, parent, family, polarity, colour, definition FROM codes "
-                "WHERE codebook_pk = (SELECT MAX(pk) FROM codebooks) ORDER BY pk"
-            )
-        )
-        return [dict(row) for row in rows.mappings()]
-
     def codes_in_use(self, conn: Connection) -> list[str]:
         """Every code some coding or decision uses, alphabetically."""
         return list(

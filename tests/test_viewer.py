@@ -79,6 +79,9 @@ def test_viewer_transcript_from_the_url_escapes_hostile_text(project):
     assert "&lt;img src=x onerror=alert(1)&gt;" in body
     assert "<script" not in body and "<img" not in body
     assert "stigma" in body and "confidence 0.30" in body and "stigma.test" in body
+    assert "background:#e7298a" in body  # the codebook's colour for stigma
+    definitions = [element.proto.body for element in app.get("html")]
+    assert any("Being labelled or treated as less." in body for body in definitions)
 
 
 def test_viewer_transcript_filters_by_code_and_speaker(project):
@@ -99,10 +102,10 @@ def test_viewer_review_accept_reject_correct_add_memo_undo(project):
     app.button(key="review_reject").click().run()  # isolation
     app.selectbox(key="review_code").set_value("hope").run()
     form = app.get("form")  # correct the hope coding to agency with a shorter span
-    app.selectbox(key="correct_code").set_value("trust")
+    app.selectbox(key="correct_code").set_value("agency")
     app.text_input(key="correct_span").input("things could get better")
     app.button(key="correct_send").click().run()
-    assert "Corrected to trust" in app.success[0].value, [e.value for e in app.error]
+    assert "Corrected to agency" in app.success[0].value, [e.value for e in app.error]
     app.selectbox(key="review_code").set_value("all codes").run()
     app.text_input(key="add_span").input("they decided")  # a missed code on a span
     app.selectbox(key="add_code").set_value("hope")
@@ -115,7 +118,7 @@ def test_viewer_review_accept_reject_correct_add_memo_undo(project):
                           "FROM decisions d JOIN codings c ON c.pk = d.coding_pk ORDER BY d.pk")
     assert [(r["verdict"], r["status"], r["code"]) for r in rows] == [
         ("accept", "accepted", "stigma"), ("reject", "rejected", "isolation"),
-        ("correct", "corrected", "trust"), ("accept", "accepted", "hope"),
+        ("correct", "corrected", "agency"), ("accept", "accepted", "hope"),
         ("memo", "pending", "disempowerment")]
     assert {r["reviewer"] for r in rows} == {"alice"} and rows[3]["coder"] == "human:alice"
     assert rows[4]["note"] == "Check <b>this</b> with the team"
@@ -161,7 +164,8 @@ def test_viewer_export_offers_codings_and_decisions(project):
     app = _app("Export")
     assert not app.exception
     labels = [element.proto.label for element in app.get("download_button")]
-    assert labels == ["Download codings CSV", "Download decisions CSV"]
+    assert labels == ["Download codings CSV", "Download decisions CSV",
+                      "Download REFI-QDA project (.qdpx)"]
 
 
 def test_viewer_markup_escapes_text_and_titles():
@@ -190,3 +194,17 @@ def test_viewer_command_without_project_is_one_error_line(tmp_path, run_cli):
     assert result.exit_code == 1
     assert result.output.startswith("Error: ") and "no project database here" in result.output
     assert not (tmp_path / "none.db").exists()
+
+
+def test_viewer_export_writes_a_refi_qda_project(project):
+    import io
+    import zipfile
+
+    from reltext.viewer.pages import _qdpx_bytes
+
+    store = Store.open(project)
+    data = _qdpx_bytes(store, accepted_only=False)
+    store.close()
+    with zipfile.ZipFile(io.BytesIO(data)) as archive:
+        assert "project.qde" in archive.namelist()
+        assert b"stigma" in archive.read("project.qde")

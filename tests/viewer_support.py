@@ -43,6 +43,22 @@ transcripts:
     speakers: {Lee: client}
 """
 
+# A small codebook: the project's codes, colours and definitions as a codebook loads them.
+CODES = [
+    {"key": "trust", "name": "Trust", "colour": "#1b9e77",
+     "definition": "Relying on another person or service."},
+    {"key": "hope", "name": "Hope", "colour": "#7570b3",
+     "definition": "Expecting that things can get better."},
+    {"key": "isolation", "name": "Isolation", "colour": "#d95f02",
+     "definition": "Being cut off from other people."},
+    {"key": "stigma", "name": "Stigma", "colour": "#e7298a",
+     "definition": "Being labelled or treated as less."},
+    {"key": "disempowerment", "name": "Disempowerment", "colour": "#66a61e",
+     "definition": "Others taking decisions away from the speaker."},
+    {"key": "agency", "name": "Agency", "colour": "#e6ab02",
+     "definition": "Acting on one's own behalf."},
+]
+
 # (transcript, turn, code, phrase inside the turn, confidence, pattern id)
 AUTO_CODINGS = [
     ("int01", "1", "trust", "I rely on Sam", 0.91, "trust.rely"),
@@ -68,6 +84,8 @@ def build_project(folder: Path) -> Path:
             assert result.ok, result.error
         store = project.store
         with store.write() as conn:
+            store.add_codebook(conn, name="relational-test", version="1", content_hash="t1",
+                               source="tests", content="", codes=CODES)
             keys = store.turn_keys(conn)
             codings = []
             for transcript_id, turn_id, code, phrase, confidence, pattern in AUTO_CODINGS:

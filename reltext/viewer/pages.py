@@ -8,9 +8,11 @@ Every function takes the open :class:`~reltext.store.Store` and the :class:`Sess
 from __future__ import annotations
 
 import math
+import tempfile
 import warnings
 from dataclasses import dataclass
 from html import escape
+from pathlib import Path
 from typing import Any
 
 import pandas as pd
@@ -20,6 +22,7 @@ import streamlit as st
 from .. import review
 from ..errors import ReltextError
 from ..export import CODING_COLUMNS, codings_frame
+from ..refi import write_qdpx
 from ..model import Verdict
 from ..store import Store
 from .markup import code_chip, highlighted, turn_blocks
@@ -380,7 +383,7 @@ def render_agreement(store: Store, session: Session, *, title: str = "Agreement"
 
 
 def render_export(store: Store, session: Session, *, title: str = "Export") -> None:
-    """Downloads: every coding, and every review decision, as CSV."""
+    """Downloads: every coding and every review decision as CSV, the project as REFI-QDA."""
     st.header(title)
     with store.read() as conn:
         codings, coders = store.count_codings(conn)
@@ -398,3 +401,17 @@ def render_export(store: Store, session: Session, *, title: str = "Export") -> N
         key="export_decisions",
         data=lambda: review.decisions_frame(store, reviewer=own).to_csv(index=False)
         .encode("utf-8"))
+    accepted_only = st.checkbox("REFI-QDA: only the codings whose latest decision accepts or "
+                                "corrects them", key="export_accepted_only")
+    st.download_button(
+        "Download REFI-QDA project (.qdpx)", file_name=f"{store.path.stem}.qdpx",
+        mime="application/zip", key="export_qdpx",
+        data=lambda: _qdpx_bytes(store, accepted_only=accepted_only))
+
+
+def _qdpx_bytes(store: Store, *, accepted_only: bool) -> bytes:
+    """The REFI-QDA file, written where only this process sees it, as bytes."""
+    with tempfile.TemporaryDirectory() as folder:
+        out = Path(folder) / "project.qdpx"
+        write_qdpx(store, out, accepted_only=accepted_only)
+        return out.read_bytes()
