@@ -97,6 +97,9 @@ def test_viewer_transcript_filters_by_code_and_speaker(project):
 def test_viewer_review_accept_reject_correct_add_memo_undo(project):
     app = _app("Review")
     assert "5 auto-code(s) waiting for alice" in app.caption[0].value
+    shown = _html(app)  # the least confident first, after the turn before it
+    assert "Interviewer: Tell me about the ward." in shown
+    assert "&lt;img src=x onerror=alert(1)&gt;" in shown and "<img" not in shown
     app.button(key="review_accept").click().run()  # stigma, the least confident
     assert "Accepted stigma on int02/1" in app.success[0].value
     app.button(key="review_reject").click().run()  # isolation

@@ -64,6 +64,11 @@ def _cached_pair(version: tuple[str, int, int], first: review.Rater, second: rev
     return review.compare(_store, first, second)
 
 
+def _table_height(rows: int, *, most: int = 40) -> int:
+    """Pixels for a table showing up to ``most`` rows without an inner scroll bar."""
+    return 35 * (min(rows, most) + 1) + 3
+
+
 def _codebook(store: Store) -> dict[str, dict[str, Any]]:
     return _cached_codebook(_version(store), store)
 
@@ -104,7 +109,7 @@ def render_corpus(store: Store, session: Session, *, title: str = "Corpus") -> N
         chosen = column.multiselect(key.capitalize(), values, key=f"corpus_{key}")
         if chosen:
             frame = frame[frame[key].astype(str).isin(chosen)]
-    frame["progress"] = [r / c if c else 1.0 for r, c in
+    frame["progress"] = [100 * r / c if c else 100.0 for r, c in
                          zip(frame["reviewed by you"], frame["auto-codes"])]
     frame.insert(1, "open", "?transcript=" + frame["transcript_id"].astype(str))
     total, done = int(frame["auto-codes"].sum()), int(frame["reviewed by you"].sum())
@@ -113,11 +118,11 @@ def render_corpus(store: Store, session: Session, *, title: str = "Corpus") -> N
     middle.metric("Turns", int(frame["turns"].sum()))
     right.metric("Auto-codes reviewed by you", f"{done} of {total}")
     st.dataframe(
-        frame, hide_index=True, width="stretch",
+        frame, hide_index=True, width="stretch", height=_table_height(len(frame), most=20),
         column_config={
             "open": st.column_config.LinkColumn("open", display_text="read", width="small"),
             "progress": st.column_config.ProgressColumn("review progress", min_value=0.0,
-                                                        max_value=1.0, format="percent"),
+                                                        max_value=100.0, format="%.0f%%"),
         },
     )
 
@@ -231,8 +236,16 @@ def _review_item(store: Store, session: Session, item: dict[str, Any],
     if not session.blind:
         with store.read() as conn:
             coding["decisions"] = store.latest_states(conn, [item["coding_pk"]])
+    before = ""
+    if item["position"] > 0:
+        with store.read() as conn:
+            previous = store.turn_page(conn, item["transcript_id"], offset=item["position"] - 1,
+                                       limit=1)
+        if previous:
+            before = (f'<div style="color:#777;font-size:0.9em;margin-bottom:6px">'
+                      f'{escape(previous[0]["speaker"])}: {escape(previous[0]["text"])}</div>')
     st.html(
-        f'<div style="font-size:0.9em;color:#555">{escape(item["transcript_id"])} · turn '
+        f'{before}<div style="font-size:0.9em;color:#555">{escape(item["transcript_id"])} · turn '
         f'{escape(item["turn_id"])} · <b>{escape(item["speaker"])}</b>'
         f'{" (" + escape(item["role"]) + ")" if item["role"] else ""}</div>'
         f'<div style="font-size:1.15em;line-height:1.7;margin:6px 0 10px 0">'
@@ -354,15 +367,16 @@ def render_agreement(store: Store, session: Session, *, title: str = "Agreement"
         rows = pair.per_code(codes)
     frame = pd.DataFrame(rows).rename(columns={
         "first_only": f"only {first.label}", "second_only": f"only {second.label}"})
+    for column in ("kappa", "alpha"):  # undefined: the code absent (or everywhere) for both
+        frame[column] = [f"{value:.2f}" if not math.isnan(value) else "undefined"
+                         for value in frame[column]]
     kappas = [row["kappa"] for row in rows if not math.isnan(row["kappa"])]
     left, right = st.columns(2)
     left.metric("Turns both coded", len(pair.units))
     right.metric("Mean kappa over codes", "undefined" if not kappas
                  else f"{sum(kappas) / len(kappas):.2f}")
-    st.dataframe(frame, hide_index=True, width="stretch",
-                 column_config={"kappa": st.column_config.NumberColumn(format="%.2f"),
-                                "alpha": st.column_config.NumberColumn(format="%.2f")})
-    plotted = frame.dropna(subset=["kappa"])
+    st.dataframe(frame, hide_index=True, width="stretch", height=_table_height(len(frame)))
+    plotted = pd.DataFrame([row for row in rows if not math.isnan(row["kappa"])])
     if not plotted.empty:
         figure = px.bar(plotted, x="code", y="kappa", range_y=[-1, 1],
                         title=f"Cohen's kappa per code: {first.label} vs {second.label}")
