@@ -23,6 +23,8 @@ import time
 import warnings
 from pathlib import Path
 
+from sqlalchemy import text
+
 from reltext import review
 from reltext.model import Origin
 from reltext.project import Project
@@ -84,6 +86,16 @@ def build(db: Path, annomi: Path, *, transcripts: int, turns_per: int, seed: int
     store.close()
 
 
+def cpu_name() -> str:
+    """The processor's model name where Linux tells it, else the architecture."""
+    cpuinfo = Path("/proc/cpuinfo")
+    if cpuinfo.exists():
+        for line in cpuinfo.read_text().splitlines():
+            if line.startswith("model name"):
+                return line.split(":", 1)[1].strip()
+    return platform.machine()
+
+
 def timed(function, repeat: int) -> float:
     """Median wall time of ``function()`` in milliseconds."""
     times = []
@@ -109,12 +121,10 @@ def main() -> None:
         print(f"built {args.db} in {time.perf_counter() - start:.0f} s")
     store = Store.open(args.db)
     with store.read() as conn:
-        counts = {name: conn.execute(__import__("sqlalchemy").text(
-            f"SELECT COUNT(*) FROM {name}")).scalar_one()
+        counts = {name: conn.execute(text(f"SELECT COUNT(*) FROM {name}")).scalar_one()
             for name in ("transcripts", "turns", "codings", "decisions")}
     print(f"project: {counts}")
-    print(f"machine: {platform.processor() or platform.machine()}, {os.cpu_count()} cores, "
-          f"Python {platform.python_version()}")
+    print(f"machine: {cpu_name()}, {os.cpu_count()} cores, Python {platform.python_version()}")
     rater = {r.label: r for r in review.raters(store)}
     warnings.simplefilter("ignore")
     results = {
