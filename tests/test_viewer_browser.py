@@ -86,7 +86,9 @@ def test_viewer_browser_review_persists_and_hostile_text_stays_text(served):
             page.get_by_text("Review", exact=True).first.click()
             expect(page.get_by_text("5 auto-code(s) waiting for alice")).to_be_visible(
                 timeout=20_000)
-            page.get_by_role("button", name="Accept").click()
+            # Keyboard first: "A" accepts, as the page says.
+            page.get_by_role("heading", name="Review").click()
+            page.keyboard.press("a")
             expect(page.get_by_text("Accepted stigma on int02/1.")).to_be_visible(timeout=20_000)
             page.reload()
             page.get_by_text("Review", exact=True).first.click()
