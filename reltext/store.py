@@ -1159,8 +1159,8 @@ def _queue_filters(
     where = [
         "c.origin != 'human'",
         "t.is_current = 1",
-        "COALESCE((SELECT d.status FROM decisions d WHERE d.coding_pk = c.pk "
-        "AND d.reviewer = :reviewer ORDER BY d.pk DESC LIMIT 1), 'pending') = 'pending'",
+        ("COALESCE((SELECT d.status FROM decisions d WHERE d.coding_pk = c.pk "
+         "AND d.reviewer = :reviewer ORDER BY d.pk DESC LIMIT 1), 'pending') = 'pending'"),
     ]
     params: dict[str, Any] = {"reviewer": reviewer}
     if code is not None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import math
 import multiprocessing
 import warnings
+from itertools import pairwise
 from pathlib import Path
 
 import krippendorff
@@ -235,5 +236,5 @@ def test_review_concurrent_reviewers_never_lose_or_duplicate(store):
             chain = [row for row in rows if row["reviewer"] == name
                      and row["coding_pk"] == coding_pk]
             assert len(chain) == rounds
-            for before, after in zip(chain, chain[1:]):
+            for before, after in pairwise(chain):
                 assert f'"decision_id": "{before["decision_id"]}"' in after["previous"]

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from html import escape
+from itertools import pairwise
 from typing import Any
 
 STATUS_MARKS = {"accepted": "✓", "rejected": "✗", "corrected": "✎", "pending": "·", "absent": "–"}
@@ -48,7 +49,7 @@ def highlighted(
         bounds.update((max(0, coding["start_char"]), min(len(text), coding["end_char"])))
     edges = sorted(bounds)
     pieces = []
-    for start, end in zip(edges, edges[1:]):
+    for start, end in pairwise(edges):
         covering = [c for c in codings if c["start_char"] <= start and end <= c["end_char"]]
         piece = escape(text[start:end])
         if not covering:

@@ -22,8 +22,8 @@ import streamlit as st
 from .. import review
 from ..errors import ReltextError
 from ..export import CODING_COLUMNS, codings_frame
-from ..refi import write_qdpx
 from ..model import Verdict
+from ..refi import write_qdpx
 from ..store import Store
 from .markup import code_chip, highlighted, turn_blocks
 
