@@ -367,7 +367,7 @@ def _rater_view(store: Store, rater: Rater, units: set[int] | None) -> tuple[set
         view = reviewer_view(store, rater.name)
         return set(view), view
     with store.read() as conn:
-        coded = store.coded_turn_pks(conn, rater.name,
+        coded = store.turns_coded_by(conn, rater.name,
                                      among=None if units is None else sorted(units))
         return coded, store.turn_codes(conn, rater.name, sorted(coded))
 
@@ -467,7 +467,7 @@ def disagreeing_turns(store: Store, pair: PairAgreement, code: str) -> list[dict
     """The turns where the pair disagree on ``code``: ids, speaker, text, who had it."""
     turn_pks = pair.disagreements(code)
     with store.read() as conn:
-        turns = store.turns_by_pk(conn, turn_pks)
+        turns = store.turn_rows(conn, turn_pks)
     rows = []
     for pk in turn_pks:
         turn = turns[pk]

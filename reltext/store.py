@@ -783,7 +783,7 @@ class Store:
             ).all())
         return rows
 
-    def coded_turn_pks(
+    def turns_coded_by(
         self, conn: Connection, coder: str, *, among: Sequence[int] | None = None
     ) -> set[int]:
         """Current turns ``coder`` has coded (recorded as coded, or carrying its codings).
@@ -822,7 +822,7 @@ class Store:
             ).scalars()
         )
 
-    def turns_by_pk(self, conn: Connection, turn_pks: Sequence[int]) -> dict[int, dict[str, Any]]:
+    def turn_rows(self, conn: Connection, turn_pks: Sequence[int]) -> dict[int, dict[str, Any]]:
         result: dict[int, dict[str, Any]] = {}
         for batch in chunked(turn_pks, 500):
             names = ", ".join(f":p{i}" for i in range(len(batch)))
