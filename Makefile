@@ -25,6 +25,7 @@ install: $(STAMP)
 run: install
 	$(RELTEXT) ingest corpora --manifest corpora/manifest.yaml
 	$(RELTEXT) transcripts
+	$(RELTEXT) view
 
 # The viewer's browser test drives Debian's chromium; install it when it is missing and apt
 # can (as root on a fresh machine). Without it that one test skips and says why.
