@@ -238,3 +238,20 @@ def test_review_concurrent_reviewers_never_lose_or_duplicate(store):
             assert len(chain) == rounds
             for before, after in pairwise(chain):
                 assert f'"decision_id": "{before["decision_id"]}"' in after["previous"]
+
+
+def test_review_learned_coder_uncertainty_orders_the_queue(store):
+    assert review.learned_uncertainty(store) is None
+    with store.write() as conn:
+        keys = store.turn_keys(conn)
+        turn_pk, text_ = keys[("int01", "2")]
+        store.add_codings(conn, [
+            {"turn_pk": turn_pk, "code": code, "start_char": 0, "end_char": len(text_),
+             "confidence": probability, "coder": "learned:m1", "origin": "classifier"}
+            for code, probability in (("hope", 0.97), ("trust", 0.52), ("agency", 0.70))])
+    uncertainty = review.learned_uncertainty(store)
+    assert sorted(round(value, 2) for value in uncertainty.values()) == [0.06, 0.6, 0.96]
+    queue = review.review_queue(store, "alice", limit=10, uncertainty=uncertainty)
+    assert [(item["coder"], item["code"]) for item in queue[:3]] == [
+        ("learned:m1", "trust"), ("learned:m1", "agency"), ("learned:m1", "hope")]
+    assert queue[3]["confidence"] == 0.30  # then the others, least confident first

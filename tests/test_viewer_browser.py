@@ -86,8 +86,10 @@ def test_viewer_browser_review_persists_and_hostile_text_stays_text(served):
             page.get_by_text("Review", exact=True).first.click()
             expect(page.get_by_text("5 auto-code(s) waiting for alice")).to_be_visible(
                 timeout=20_000)
-            # Keyboard first: "A" accepts, as the page says.
-            page.get_by_role("heading", name="Review").click()
+            # Keyboard first: "A" accepts, as the page says (once no input has the focus).
+            expect(page.get_by_role("button", name="Accept")).to_be_enabled()
+            page.wait_for_load_state("networkidle")
+            page.evaluate("document.activeElement && document.activeElement.blur()")
             page.keyboard.press("a")
             expect(page.get_by_text("Accepted stigma on int02/1.")).to_be_visible(timeout=20_000)
             page.reload()
