@@ -199,9 +199,12 @@ def render_review(store: Store, session: Session, *, title: str = "Review") -> N
     known = list(codebook)
     filter_code, filter_transcript, undo_column = st.columns([2, 2, 3])
     code = filter_code.selectbox("Code", ["all codes", *known], key="review_code")
-    transcript = filter_transcript.text_input("Transcript id (blank: all)", key="review_tid")
+    with store.read() as conn:
+        transcript_ids = store.transcript_ids(conn)
+    transcript = filter_transcript.selectbox("Transcript", ["all transcripts", *transcript_ids],
+                                             key="review_transcript")
     code = None if code == "all codes" else code
-    transcript = transcript.strip() or None
+    transcript = None if transcript == "all transcripts" else transcript
     with undo_column:
         _undo(store, session)
     remaining = review.queue_size(store, session.reviewer, code=code, transcript_id=transcript)
