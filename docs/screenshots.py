@@ -35,7 +35,7 @@ def main() -> None:
         probe.bind(("127.0.0.1", 0))
         port = probe.getsockname()[1]
     server = subprocess.Popen(
-        [sys.executable, "-m", "reltext", "--db", args.db, "view", "--port", str(port),
+        [sys.executable, "-m", "reltext.cli", "--db", args.db, "view", "--port", str(port),
          "--reviewer", "alice"], env=dict(os.environ, PYTHONPATH=str(ROOT)))
     url = f"http://127.0.0.1:{port}/"
     try:

@@ -55,7 +55,7 @@ def served(tmp_path: Path):
     port = _free_port()
     environment = dict(os.environ, PYTHONPATH=str(ROOT))
     server = subprocess.Popen(
-        [sys.executable, "-m", "reltext", "--db", str(db), "view", "--port", str(port),
+        [sys.executable, "-m", "reltext.cli", "--db", str(db), "view", "--port", str(port),
          "--reviewer", "alice"],
         cwd=tmp_path, env=environment, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
         text=True,
