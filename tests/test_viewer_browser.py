@@ -79,6 +79,8 @@ def test_viewer_browser_review_persists_and_hostile_text_stays_text(served):
         try:
             page = browser.new_page()
             page.on("dialog", lambda dialog: (dialogs.append(dialog.message), dialog.dismiss()))
+            requested: list[str] = []
+            page.on("request", lambda request: requested.append(request.url))
             page.goto(url + "?transcript=int02")
             expect(page.get_by_text("<script>alert(1)</script>", exact=True)).to_be_visible(
                 timeout=30_000)
@@ -99,6 +101,11 @@ def test_viewer_browser_review_persists_and_hostile_text_stays_text(served):
         finally:
             browser.close()
     assert dialogs == []
+    # Everything the page loaded came from the viewer itself: no fonts, scripts or images
+    # from anywhere else.
+    outside = [u for u in requested if not u.startswith((url, url.replace("http", "ws")))
+               and not u.startswith("data:") and not u.startswith("blob:")]
+    assert requested and outside == []
     store = Store.open(db)
     with store.read() as conn:
         rows = conn.execute(text(
