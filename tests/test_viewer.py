@@ -211,3 +211,15 @@ def test_viewer_export_writes_a_refi_qda_project(project):
     with zipfile.ZipFile(io.BytesIO(data)) as archive:
         assert "project.qde" in archive.namelist()
         assert b"stigma" in archive.read("project.qde")
+
+
+def test_viewer_every_page_of_an_empty_project(tmp_path, monkeypatch):
+    Store.open(tmp_path / "empty.db").close()
+    monkeypatch.setenv("RELTEXT_DB", str(tmp_path / "empty.db"))
+    monkeypatch.setenv("RELTEXT_REVIEWER", "alice")
+    app = _app()
+    assert "no transcripts yet" in app.info[0].value
+    for page in ["Transcript", "Review", "Agreement", "Export"]:
+        app.sidebar.radio(key="page").set_value(page).run()
+        assert not app.exception, (page, app.exception)
+    assert "two coders on the same turns" in _app("Agreement").info[0].value
