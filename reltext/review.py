@@ -544,7 +544,8 @@ def transcript_page(
     """One page of a transcript's turns, each with its visible codings and their decisions.
 
     Each turn dict has ``codings``: the codings passing the ``codes``/``coders`` filters,
-    each with ``decisions`` (latest per reviewer; only the reviewer's own in blind mode).
+    each with ``decisions`` (latest per reviewer) and ``notes`` (the memos), only the
+    reviewer's own in blind mode.
     """
     with store.read() as conn:
         turns = store.turn_page(conn, transcript_id, offset=page * page_size, limit=page_size,
@@ -555,11 +556,17 @@ def transcript_page(
                    and (coders is None or c["coder"] in coders)]
         states = store.latest_states(conn, [c["coding_pk"] for c in codings],
                                      reviewer=reviewer if blind else None)
+        notes = store.notes(conn, [c["coding_pk"] for c in codings],
+                            reviewer=reviewer if blind else None)
     by_coding: dict[int, list[dict[str, Any]]] = {}
     for state in states:
         by_coding.setdefault(state["coding_pk"], []).append(state)
+    notes_by_coding: dict[int, list[dict[str, Any]]] = {}
+    for note in notes:
+        notes_by_coding.setdefault(note["coding_pk"], []).append(note)
     by_turn: dict[int, list[dict[str, Any]]] = {}
     for coding in codings:
+        coding["notes"] = notes_by_coding.get(coding["coding_pk"], [])
         coding["decisions"] = sorted(by_coding.get(coding["coding_pk"], []),
                                      key=lambda d: d["reviewer"])
         by_turn.setdefault(coding["turn_pk"], []).append(coding)

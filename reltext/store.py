@@ -731,6 +731,26 @@ class Store:
             result.extend(_decision(row) for row in rows)
         return result
 
+    def notes(
+        self, conn: Connection, coding_pks: Sequence[int], *, reviewer: str | None = None
+    ) -> list[dict[str, Any]]:
+        """The notes on these codings (one reviewer's, if given), oldest first."""
+        result: list[dict[str, Any]] = []
+        for batch in chunked(coding_pks, 500):
+            names = ", ".join(f":p{i}" for i in range(len(batch)))
+            params: dict[str, Any] = {f"p{i}": pk for i, pk in enumerate(batch)}
+            only = ""
+            if reviewer is not None:
+                only = "AND reviewer = :reviewer"
+                params["reviewer"] = reviewer
+            rows = conn.execute(
+                text(f"SELECT coding_pk, reviewer, note, decided_at FROM decisions "
+                     f"WHERE coding_pk IN ({names}) {only} AND note IS NOT NULL ORDER BY pk"),
+                params,
+            ).mappings()
+            result.extend(dict(row) for row in rows)
+        return result
+
     def reviewer_states(self, conn: Connection, reviewer: str) -> list[dict[str, Any]]:
         """The reviewer's latest decision on every coding they decided, with its turn and coder."""
         rows = conn.execute(

@@ -117,6 +117,9 @@ def test_viewer_review_accept_reject_correct_add_memo_undo(project):
     app.text_input(key="memo_note").input("Check <b>this</b> with the team")
     app.button(key="memo_send").click().run()
     assert "Memo saved" in app.success[0].value
+    memo = _html(app)  # the memo shows on the coding, as text
+    assert "memo</b> by alice: Check &lt;b&gt;this&lt;/b&gt; with the team" in memo
+    assert "<b>this</b>" not in memo
     rows = _rows(project, "SELECT d.verdict, d.status, d.code, d.reviewer, d.note, c.coder "
                           "FROM decisions d JOIN codings c ON c.pk = d.coding_pk ORDER BY d.pk")
     assert [(r["verdict"], r["status"], r["code"]) for r in rows] == [
@@ -174,9 +177,10 @@ def test_viewer_export_offers_codings_and_decisions(project):
 def test_viewer_markup_escapes_text_and_titles():
     codings = [{"code": "x\"><script>", "start_char": 2, "end_char": 9, "coder": "c",
                 "confidence": 0.5, "evidence": "<img src=x onerror=alert(1)>",
-                "decisions": []}]
+                "decisions": [], "notes": [{"reviewer": "bob", "note": "<b>memo</b>"}]}]
     html = highlighted(HOSTILE, codings, {})
-    assert "<script" not in html and "<img" not in html
+    assert "<script" not in html and "<img" not in html and "<b>" not in html
+    assert "memo by bob: &lt;b&gt;memo&lt;/b&gt;" in html
     assert "&lt;script&gt;" in html and 'title="x&quot;&gt;&lt;script&gt;' in html
 
 

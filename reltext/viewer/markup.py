@@ -24,7 +24,10 @@ def _text_colour(background: str) -> str:
 
 
 def coding_title(coding: Mapping[str, Any]) -> str:
-    """The hover text of a coded span: code, confidence, coder, evidence, decisions."""
+    """The hover text of a coded span: code, confidence, coder, evidence, decisions, memos.
+
+    Plain text: the caller escapes it into the attribute.
+    """
     parts = [coding["code"]]
     if coding.get("confidence") is not None:
         parts.append(f"confidence {coding['confidence']:.2f}")
@@ -33,6 +36,8 @@ def coding_title(coding: Mapping[str, Any]) -> str:
         parts.append(f"evidence {coding['evidence']}")
     for decision in coding.get("decisions", []):
         parts.append(f"{decision['reviewer']}: {decision['status']}")
+    for note in coding.get("notes", []):
+        parts.append(f"memo by {note['reviewer']}: {note['note']}")
     return " · ".join(parts)
 
 

@@ -212,7 +212,8 @@ def render_review(store: Store, session: Session, *, title: str = "Review") -> N
     if skip >= remaining:
         skip = st.session_state["review_skip"] = 0
     items = review.review_queue(store, session.reviewer, limit=1, offset=skip, code=code,
-                                transcript_id=transcript, uncertainty=review.learned_uncertainty(store))
+                                transcript_id=transcript,
+                                uncertainty=review.learned_uncertainty(store))
     st.caption(f"{remaining} auto-code(s) waiting for {session.reviewer}"
                + (f", {skip} skipped" if skip else ""))
     if not items:
@@ -236,9 +237,11 @@ def _review_item(store: Store, session: Session, item: dict[str, Any],
                  codebook: dict[str, dict[str, Any]]) -> None:
     colours = _colours(codebook)
     coding = {**item, "decisions": []}
-    if not session.blind:
-        with store.read() as conn:
+    own = session.reviewer if session.blind else None
+    with store.read() as conn:
+        if not session.blind:
             coding["decisions"] = store.latest_states(conn, [item["coding_pk"]])
+        notes = store.notes(conn, [item["coding_pk"]], reviewer=own)
     before = ""
     if item["position"] > 0:
         with store.read() as conn:
@@ -259,6 +262,11 @@ def _review_item(store: Store, session: Session, item: dict[str, Any],
         f'{" · evidence " + escape(item["evidence"]) if item["evidence"] else ""}</div>'
     )
     st.link_button("Open in the transcript", f"?transcript={item['transcript_id']}")
+    if notes:
+        st.html("".join(
+            f'<div style="background:#fff8dc;padding:4px 8px;margin:2px 0;border-radius:4px">'
+            f'<b>memo</b> by {escape(note["reviewer"])}: {escape(note["note"])}</div>'
+            for note in notes))
     others = [d for d in coding["decisions"] if d["reviewer"] != session.reviewer]
     if others:
         st.caption("Other reviewers: " + ", ".join(f"{d['reviewer']} {d['status']}"
