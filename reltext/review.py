@@ -422,7 +422,10 @@ class PairAgreement:
 
 def compare(store: Store, first: Rater, second: Rater) -> PairAgreement:
     """Compare two raters over the turns both of them coded."""
-    if first.kind == "reviewer" or second.kind != "reviewer":
+    # Start from the rater with the fewest turns (a reviewer, then an imported coder) and
+    # look up the other's codes on those turns only: an auto-coder has coded every turn.
+    rank = {"reviewer": 0, "human": 1, "auto": 2}
+    if rank[first.kind] <= rank[second.kind]:
         units_a, view_a = _rater_view(store, first, None)
         units_b, view_b = _rater_view(store, second, units_a)
     else:

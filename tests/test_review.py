@@ -255,3 +255,20 @@ def test_review_learned_coder_uncertainty_orders_the_queue(store):
     assert [(item["coder"], item["code"]) for item in queue[:3]] == [
         ("learned:m1", "trust"), ("learned:m1", "agency"), ("learned:m1", "hope")]
     assert queue[3]["confidence"] == 0.30  # then the others, least confident first
+
+
+def test_review_agreement_with_an_imported_human_coder(store, tmp_path):
+    from reltext.gold import import_codings
+
+    table = tmp_path / "ann.csv"
+    table.write_text("transcript_id,turn_id,codes\nint01,1,trust\nint01,3,\nint01,4,isolation\n",
+                     encoding="utf-8")
+    import_codings(store, table, coder="human:ann")
+    rater = {r.label: r for r in review.raters(store)}
+    assert rater["human:ann"].kind == "human"
+    pair = review.compare(store, rater[AUTO_CODER], rater["human:ann"])
+    assert len(pair.units) == 3  # the turns ann coded, all of which the auto-coder coded
+    rows = {row["code"]: row for row in pair.per_code(["trust", "hope", "isolation"])}
+    assert (rows["trust"]["both"], rows["hope"]["first_only"], rows["isolation"]["both"]) == \
+        (1, 1, 1)
+    assert math.isclose(rows["hope"]["kappa"], cohen_kappa_score([0, 1, 0], [0, 0, 0]))
