@@ -10,24 +10,32 @@ Example:
 from __future__ import annotations
 
 import functools
+import json
 import os
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 
+from .effective import check_coder, coded_turns, effective_codings
 from .export import codings_frame, transcripts_frame, turns_frame
 from .gold import import_codings
 from .ingest import IngestResult, find_files, ingest_files
 from .manifest import Manifest, load_manifest
 from .pseudonymise import (
-    PseudonymiseSummary,
     Pseudonymiser,
+    PseudonymiseSummary,
     default_key_path,
     pseudonymise_project,
 )
 from .refi import ExportSummary, write_qdpx
 from .store import Store
+
+if TYPE_CHECKING:
+    import networkx as nx
+
+Progress = Callable[[Iterable[Any], int, str], Iterable[Any]]
 
 
 class Project:
@@ -150,3 +158,148 @@ class Project:
         """
         key_path = Path(key_out) if key_out else default_key_path(self.path)
         return pseudonymise_project(self.store, pseudonymiser, key_out=key_path, report=report)
+
+    # -- analysis -----------------------------------------------------------------------
+    # Every analysis reads one coder's effective codings (reltext.effective): review
+    # decisions applied, the coder with the most codings when none is named.
+
+    def effective_codings(self, coder: str | None = None) -> pd.DataFrame:
+        """A coder's codings with review decisions applied (see :mod:`reltext.effective`)."""
+        return effective_codings(self.store, coder)
+
+    def coded_turns(self, coder: str | None = None) -> pd.DataFrame:
+        """One row per turn the coder coded, with its effective ``codes``; the analyses' unit.
+
+        The coder used is in ``frame.attrs["coder"]``.
+        """
+        coder = check_coder(self.store, coder)
+        frame = coded_turns(self.store, coder)
+        frame.attrs["coder"] = coder
+        return frame
+
+    def interactants(self, turns: pd.DataFrame | None = None, *, coder: str | None = None,
+                     lexicon: str | os.PathLike[str] | None = None,
+                     progress: Progress | None = None) -> pd.DataFrame:
+        """Every interactant mention in the coded turns (see :mod:`reltext.interactants`).
+
+        Args:
+            turns: Coded turns from :meth:`coded_turns`; those of ``coder`` when None.
+            coder: Whose coded turns, when ``turns`` is None.
+            lexicon: An interactants lexicon file; the bundled one when None.
+            progress: Wraps the per-turn extraction: ``progress(items, length, label)``.
+        """
+        from .interactants import cached_extractor, interactants_frame
+
+        turns = self.coded_turns(coder) if turns is None else turns
+        extractor = cached_extractor(lexicon)
+        found: Iterable[Any] = extractor.iter_extract(turns["text"].astype(str))
+        if progress is not None:
+            found = progress(found, len(turns), "Finding interactants")
+        return interactants_frame(turns, found)
+
+    def balance(self, by: str | list[str] = "speaker", *, coder: str | None = None) -> pd.DataFrame:
+        """Relational goods against evils per speaker, transcript, role, wave or any column."""
+        from .balance import relational_balance
+
+        return relational_balance(self.coded_turns(coder), by)
+
+    def sos_profiles(self, by: str | list[str] = "speaker", *,
+                     coder: str | None = None) -> pd.DataFrame:
+        """SOS locus shares and the individualisation index per group."""
+        from .balance import sos_profile
+
+        return sos_profile(self.coded_turns(coder), by)
+
+    def wave_change(self, *, coder: str | None = None) -> pd.DataFrame:
+        """Balance and individualisation change from each participant's first to last wave."""
+        from .balance import wave_change
+
+        return wave_change(self.coded_turns(coder))
+
+    def cooccurrence(self, *, coder: str | None = None, normalise: str = "count") -> pd.DataFrame:
+        """The code-by-code matrix over turns (``count``, ``turns`` or ``jaccard``)."""
+        from .cooccurrence import code_cooccurrence
+
+        return code_cooccurrence(self.coded_turns(coder), normalise=normalise)
+
+    def code_matrix(self, by: str | list[str] = "role", *, coder: str | None = None,
+                    normalise: str = "count") -> pd.DataFrame:
+        """Codes by transcript, role, wave or any column (``count`` or rate per ``turns``)."""
+        from .cooccurrence import code_by_group
+
+        return code_by_group(self.coded_turns(coder), by, normalise=normalise)
+
+    def web(self, value: str, *, group: str = "participant", coder: str | None = None,
+            lexicon: str | os.PathLike[str] | None = None,
+            progress: Progress | None = None) -> nx.Graph:
+        """The relational web of one participant (or role, or group): see :mod:`reltext.web`."""
+        from .balance import grouping_columns
+        from .web import relational_web
+
+        turns = self.coded_turns(coder)
+        # Only the centre's turns need reading for interactants: one web in the viewer
+        # then costs seconds, not a pass over the whole corpus.
+        column = grouping_columns(turns, group)[-1]
+        turns = turns[turns[column].astype(str) == str(value)]
+        mentions = self.interactants(turns, lexicon=lexicon, progress=progress)
+        return relational_web(turns, mentions, group=group, value=value,
+                              own_turns_only=group != "role")
+
+    def web_elements(self, value: str, *, group: str = "participant", coder: str | None = None,
+                     top: int | None = 15) -> dict[str, Any]:
+        """A web's nodes (with positions) and edges for an interactive plot."""
+        from .web import web_elements
+
+        return web_elements(self.web(value, group=group, coder=coder), top=top)
+
+    def codebook(self) -> pd.DataFrame:
+        """The codes of the most recently loaded codebook (empty when none is loaded)."""
+        with self.store.read() as conn:
+            rows = self.store.latest_codebook_codes(conn)
+        return pd.DataFrame(rows, columns=["codebook", "version", "key", "name", "parent",
+                                           "family", "polarity", "colour", "definition"])
+
+    def reviewers(self) -> pd.DataFrame:
+        """Each reviewer with their decisions, and how many codings they left accepted,
+        rejected or corrected (latest decision per coding)."""
+        with self.store.read() as conn:
+            reviewers = pd.DataFrame(self.store.decision_counts(conn),
+                                     columns=["reviewer", "decisions"])
+            latest = pd.DataFrame(self.store.review_states(conn),
+                                  columns=["coding_id", "reviewer", "verdict", "status", "code",
+                                           "start_char", "end_char", "decided_at"])
+        verdicts = latest.pivot_table(index="reviewer", columns="status", values="coding_id",
+                                      aggfunc="count", fill_value=0)
+        verdicts = verdicts.reindex(columns=["accepted", "rejected", "corrected"], fill_value=0)
+        return reviewers.merge(verdicts.reset_index(), on="reviewer", how="left").fillna(0)
+
+    def topics_table(self) -> pd.DataFrame | None:
+        """The latest fitted topics (``topic_id, size, label, words``...); None when none were."""
+        with self.store.read() as conn:
+            if not self.store.has_table(conn, "topics"):
+                return None
+            topics = pd.DataFrame(self.store.read_table(conn, "topics"))
+        if "run_pk" in topics and not topics.empty:
+            topics = topics[topics["run_pk"] == topics["run_pk"].max()]  # the latest fit
+        if "words" in topics:
+            topics["words"] = topics["words"].map(_word_list)
+        return topics.reset_index(drop=True)
+
+    def report(self, out: str | os.PathLike[str], *, format: str | None = None,
+               coder: str | None = None, lexicon: str | os.PathLike[str] | None = None,
+               progress: Progress | None = None) -> Path:
+        """Write the self-contained HTML (or Markdown) report: see :mod:`reltext.report`."""
+        from .report import write_report
+
+        return write_report(self, out, format=format, coder=coder, lexicon=lexicon,
+                            progress=progress)
+
+
+def _word_list(words: object) -> object:
+    """Topic words stored as a JSON list, shown as "a, b, c"."""
+    if isinstance(words, str) and words.startswith("["):
+        try:
+            return ", ".join(str(word) for word in json.loads(words))
+        except json.JSONDecodeError:
+            return words
+    return words

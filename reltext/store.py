@@ -22,6 +22,7 @@ from typing import Any
 from uuid import uuid4
 
 from sqlalchemy import Connection, Engine, create_engine, event, text
+from sqlalchemy import inspect as sqlalchemy_inspect
 
 from . import migrations
 from .errors import ProjectError
@@ -1154,6 +1155,62 @@ class Store:
             params["kind"] = kind
         rows = conn.execute(text(sql + " ORDER BY pk"), params).mappings()
         return [{**row, "manifest": from_json(row["manifest"])} for row in rows]
+
+    # -- analysis reads ------------------------------------------------------------------
+
+    def review_states(self, conn: Connection) -> list[dict[str, Any]]:
+        """Each reviewed coding's latest decision (decisions are appended; the last one holds).
+
+        ``status`` is the state the decision leaves the coding in (``accepted``,
+        ``rejected``, ``corrected``...) where the schema records it, else derived from the
+        verdict; decisions that leave no state (memos) are passed over.
+        """
+        # Decisions written by the viewer record their state (m0004); older or imported
+        # ones have only a verdict, from which the state follows.
+        status = ("COALESCE(d.status, CASE d.verdict WHEN 'accept' THEN 'accepted' "
+                  "WHEN 'reject' THEN 'rejected' WHEN 'correct' THEN 'corrected' END)")
+        stateful = "(e.status IS NOT NULL OR e.verdict IN ('accept', 'reject', 'correct'))"
+        rows = conn.execute(
+            text(
+                "SELECT c.coding_id, d.reviewer, d.verdict, "
+                f"{status} AS status, d.code, d.start_char, d.end_char, d.decided_at "
+                "FROM decisions d JOIN codings c ON c.pk = d.coding_pk "
+                "WHERE d.pk = (SELECT MAX(e.pk) FROM decisions e WHERE e.coding_pk = d.coding_pk "
+                f"AND {stateful})"
+            )
+        )
+        return [dict(row) for row in rows.mappings()]
+
+    def decision_counts(self, conn: Connection) -> list[dict[str, Any]]:
+        """Every reviewer with the number of decisions they made."""
+        rows = conn.execute(
+            text("SELECT reviewer, COUNT(*) AS decisions FROM decisions "
+                 "GROUP BY reviewer ORDER BY reviewer")
+        )
+        return [dict(row) for row in rows.mappings()]
+
+    def latest_codebook_codes(self, conn: Connection) -> list[dict[str, Any]]:
+        """The codes of the most recently loaded codebook, in their stored order."""
+        rows = conn.execute(
+            text(
+                "SELECT b.name AS codebook, b.version, c.key, c.name, c.parent, c.family, "
+                "c.polarity, c.colour, c.definition FROM codes c "
+                "JOIN codebooks b ON b.pk = c.codebook_pk "
+                "WHERE b.pk = (SELECT MAX(pk) FROM codebooks) ORDER BY c.pk"
+            )
+        )
+        return [dict(row) for row in rows.mappings()]
+
+    def has_table(self, conn: Connection, name: str) -> bool:
+        """Whether the project has table ``name`` (tables added by optional features)."""
+        return sqlalchemy_inspect(conn).has_table(name)
+
+    def read_table(self, conn: Connection, name: str) -> list[dict[str, Any]]:
+        """Every row of a table added by an optional feature, as dicts; [] when it is absent."""
+        if not self.has_table(conn, name):
+            return []
+        quoted = conn.dialect.identifier_preparer.quote(name)
+        return [dict(row) for row in conn.execute(text(f"SELECT * FROM {quoted}")).mappings()]
 
 
 _TRANSCRIPT_COLUMNS = (

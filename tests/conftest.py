@@ -33,3 +33,19 @@ def run_cli(fresh_db: Path):
         return runner.invoke(main, ["--db", str(db or fresh_db), *args], catch_exceptions=False)
 
     return run
+
+
+ANALYTICS = DATA / "analytics"
+
+
+@pytest.fixture
+def tiny_project(fresh_db: Path):
+    """A hand-checked project: 3 transcripts (participant P1 in waves 1 and 2, P2 in wave 1),
+    9 turns, coded by human:gold (``tests/data/analytics/codes.csv``)."""
+    from reltext import Project
+
+    project = Project(fresh_db)
+    project.ingest([ANALYTICS / "turns.csv"], manifest=ANALYTICS / "manifest.yaml")
+    project.import_codings(ANALYTICS / "codes.csv", coder="human:gold")
+    yield project
+    project.close()

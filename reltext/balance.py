@@ -1,0 +1,157 @@
+"""Relational balance and SOS profiles over coded turns, by any grouping, and their change.
+
+All functions take the coded-turns table of :func:`reltext.effective.coded_turns` (one row
+per coded turn, its distinct codes in ``codes``) and count **turns**: a turn that carries
+``trust`` counts once for trust however many spans were coded.
+
+- Balance: goods (:data:`GOODS`) set against evils (:data:`EVILS`);
+  ``balance = (goods - evils) / (goods + evils)``, from -1 (only evils) to +1 (only goods),
+  empty when neither occurs.
+- SOS profile: the share of each locus among the locus codes of a group's turns, and the
+  individualisation index: the share of locus-coded turns that carry ``locus_self``.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from .errors import ReltextError
+
+GOODS = ("trust", "hope", "connection", "empowerment")
+EVILS = ("mistrust", "hopelessness", "isolation", "disempowerment", "stigma")
+LOCI = ("locus_self", "locus_other", "locus_situation")
+# Friendly grouping names; any other column of the coded-turns table works as it is.
+GROUPINGS = {"speaker": ["transcript_id", "speaker"], "transcript": ["transcript_id"],
+             "role": ["role"], "wave": ["wave"], "participant": ["participant"]}
+
+_NOT_GROUPS = {"codes", "codings", "text", "start_char", "end_char", "timestamp", "end_timestamp",
+               "position", "turn_id", "is_participant", "transcript_id"}
+
+
+def grouping_columns(turns: pd.DataFrame, by: str | list[str]) -> list[str]:
+    """The columns a grouping names: ``speaker`` is a speaker within a transcript.
+
+    Raises:
+        ReltextError: a named column is not in the table.
+    """
+    names = [by] if isinstance(by, str) else list(by)
+    columns: list[str] = []
+    for name in names:
+        for column in GROUPINGS.get(name, [name]):
+            if column not in turns.columns:
+                choices = sorted(set(GROUPINGS) | set(turns.columns) - _NOT_GROUPS)
+                raise ReltextError(f"cannot group by {name!r}: no such column",
+                                   fix=f"Group by one of: {', '.join(choices)}.")
+            if column not in columns:
+                columns.append(column)
+    return columns
+
+
+def code_indicators(turns: pd.DataFrame, codes: tuple[str, ...] | list[str]) -> pd.DataFrame:
+    """A 0/1 column per code: whether each turn carries it."""
+    return pd.DataFrame(
+        {code: [int(code in turn_codes) for turn_codes in turns["codes"]] for code in codes},
+        index=turns.index, dtype=int,
+    )
+
+
+def relational_balance(turns: pd.DataFrame, by: str | list[str] = "speaker") -> pd.DataFrame:
+    """Relational goods against evils per group.
+
+    Args:
+        turns: The coded-turns table.
+        by: ``speaker``, ``transcript``, ``role``, ``wave``, ``participant`` or any column(s).
+
+    Returns:
+        One row per group: the grouping columns, ``turns`` (coded turns), a column per good
+        and per evil (turns carrying it), ``goods``, ``evils`` (their sums), ``balance`` and
+        ``goods_share`` (goods / (goods + evils)); NaN where there are neither.
+    """
+    columns = grouping_columns(turns, by)
+    indicators = code_indicators(turns, GOODS + EVILS)
+    frame = pd.concat([turns[columns], indicators], axis=1)
+    frame["turns"] = 1
+    result = frame.groupby(columns, sort=True, dropna=False)[
+        ["turns", *GOODS, *EVILS]].sum().reset_index()
+    result["goods"] = result[list(GOODS)].sum(axis=1)
+    result["evils"] = result[list(EVILS)].sum(axis=1)
+    total = (result["goods"] + result["evils"]).replace(0, np.nan)
+    result["balance"] = (result["goods"] - result["evils"]) / total
+    result["goods_share"] = result["goods"] / total
+    return result
+
+
+def sos_profile(turns: pd.DataFrame, by: str | list[str] = "speaker") -> pd.DataFrame:
+    """Where each group's account locates difficulty and change (Self, Other, Situation).
+
+    Returns:
+        One row per group: the grouping columns, ``turns``, ``locus_turns`` (turns with any
+        locus code), a count per locus code, ``share_self``/``share_other``/
+        ``share_situation`` (each locus's share of the group's locus codes; they sum to 1)
+        and ``individualisation`` (the share of locus-coded turns carrying ``locus_self``);
+        NaN where the group has no locus-coded turn.
+    """
+    columns = grouping_columns(turns, by)
+    indicators = code_indicators(turns, LOCI)
+    frame = pd.concat([turns[columns], indicators], axis=1)
+    frame["turns"] = 1
+    frame["locus_turns"] = (indicators.sum(axis=1) > 0).astype(int)
+    result = frame.groupby(columns, sort=True, dropna=False)[
+        ["turns", "locus_turns", *LOCI]].sum().reset_index()
+    locus_codes = result[list(LOCI)].sum(axis=1).replace(0, np.nan)
+    for code in LOCI:
+        result["share_" + code.removeprefix("locus_")] = result[code] / locus_codes
+    result["individualisation"] = result["locus_self"] / result["locus_turns"].replace(0, np.nan)
+    return result
+
+
+def wave_change(turns: pd.DataFrame, *, participant_turns_only: bool = True) -> pd.DataFrame:
+    """Change in balance and individualisation between a participant's first and last wave.
+
+    Args:
+        turns: The coded-turns table, with ``participant`` and ``wave``.
+        participant_turns_only: Count only the participants' own turns (not the interviewer's).
+
+    Returns:
+        One row per participant seen in two or more waves: ``participant``, ``first_wave``,
+        ``last_wave``, ``waves``, then ``balance_first``, ``balance_last``, ``balance_change``
+        and the same for ``individualisation``. Empty when no participant has two waves.
+    """
+    columns = ["participant", "first_wave", "last_wave", "waves",
+               "balance_first", "balance_last", "balance_change",
+               "individualisation_first", "individualisation_last", "individualisation_change"]
+    if participant_turns_only:
+        turns = turns[turns["is_participant"]]
+    turns = turns[turns["wave"].astype(str).ne("")]
+    if turns.empty:
+        return pd.DataFrame(columns=columns)
+    balance = relational_balance(turns, ["participant", "wave"])
+    profile = sos_profile(turns, ["participant", "wave"])
+    merged = balance.merge(profile[["participant", "wave", "individualisation"]],
+                           on=["participant", "wave"])
+    order = {wave: rank for rank, wave in enumerate(sorted(set(merged["wave"]), key=_wave_sort_key))}
+    merged["wave_order"] = merged["wave"].map(order)
+    rows = []
+    for participant, group in merged.sort_values("wave_order").groupby("participant", sort=True):
+        if len(group) < 2:
+            continue
+        first, last = group.iloc[0], group.iloc[-1]
+        rows.append({
+            "participant": participant, "first_wave": first["wave"], "last_wave": last["wave"],
+            "waves": len(group),
+            "balance_first": first["balance"], "balance_last": last["balance"],
+            "balance_change": last["balance"] - first["balance"],
+            "individualisation_first": first["individualisation"],
+            "individualisation_last": last["individualisation"],
+            "individualisation_change": last["individualisation"] - first["individualisation"],
+        })
+    return pd.DataFrame(rows, columns=columns)
+
+
+def _wave_sort_key(wave: object) -> tuple[int, float, str]:
+    # Waves are "1", "2", "10" or "baseline", "follow-up": numbers in numeric order first.
+    try:
+        return (0, float(str(wave)), "")
+    except ValueError:
+        return (1, 0.0, str(wave))

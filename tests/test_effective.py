@@ -1,0 +1,83 @@
+"""Effective codings: review decisions applied to a coder's codings."""
+
+from __future__ import annotations
+
+import pytest
+from sqlalchemy import text
+
+from reltext.effective import coded_turns, default_coder, effective_codings
+from reltext.errors import ReltextError
+
+
+def _decide(project, transcript_id, turn_id, code, verdict, *, new_code=None, span=None):
+    """Append a review decision the way the viewer records one (tests only)."""
+    with project.store.write() as conn:
+        coding_pk = conn.execute(text(
+            "SELECT c.pk FROM codings c JOIN turns u ON u.pk = c.turn_pk JOIN transcripts t "
+            "ON t.pk = u.transcript_pk WHERE t.transcript_id = :t AND u.turn_id = :u "
+            "AND c.code = :c"), {"t": transcript_id, "u": turn_id, "c": code}).scalar_one()
+        count = conn.execute(text("SELECT COUNT(*) FROM decisions")).scalar_one()
+        conn.execute(text(
+            "INSERT INTO decisions (decision_id, coding_pk, reviewer, verdict, code, start_char, "
+            "end_char, decided_at) VALUES (:id, :pk, 'human:rev', :v, :code, :s, :e, :at)"),
+            {"id": f"d{count}", "pk": coding_pk, "v": verdict, "code": new_code,
+             "s": span[0] if span else None, "e": span[1] if span else None,
+             "at": f"2026-01-01T00:00:{count:02d}+00:00"})
+
+
+def test_effective_default_coder_prefers_automatic(tiny_project):
+    assert default_coder(tiny_project.store) == "human:gold"
+    with tiny_project.store.write() as conn:
+        tiny_project.store.add_codings(conn, [{"turn_pk": 1, "code": "hope", "start_char": 0,
+                                               "end_char": 3, "coder": "rules:relational@1.0",
+                                               "origin": "rule"}])
+        tiny_project.store.mark_coded(conn, [1], coder="rules:relational@1.0")
+    assert default_coder(tiny_project.store) == "rules:relational@1.0"
+
+
+def test_effective_without_decisions_is_the_export(tiny_project):
+    frame = effective_codings(tiny_project.store, "human:gold")
+    exported = tiny_project.codings("human:gold")
+    assert list(frame["coding_id"]) == list(exported["coding_id"])
+    assert set(frame["status"]) == {"unreviewed"}
+
+
+def test_effective_rejected_left_out_corrected_recoded(tiny_project):
+    _decide(tiny_project, "p1_w1", "2", "stigma", "reject")
+    _decide(tiny_project, "p1_w2", "1", "hopelessness", "correct", new_code="hope", span=(4, 14))
+    _decide(tiny_project, "p1_w1", "1", "trust", "reject")
+    _decide(tiny_project, "p1_w1", "1", "trust", "accept")  # the latest decision holds
+    _decide(tiny_project, "p1_w1", "2", "stigma", "memo")  # a memo leaves the state as it was
+    frame = effective_codings(tiny_project.store, "human:gold")
+    assert len(frame) == 14 - 1  # 14 codings, one rejected
+    assert "stigma" not in set(frame["code"])
+    corrected = frame[frame["status"] == "corrected"].iloc[0]
+    assert (corrected["code"], corrected["start_char"], corrected["end_char"]) == ("hope", 4, 14)
+    assert corrected["text"] == "job centre"
+    assert frame.loc[frame["code"].eq("trust") & frame["turn_id"].eq("1"), "status"].item() \
+        == "accepted"
+    turns = coded_turns(tiny_project.store, "human:gold").set_index(["transcript_id", "turn_id"])
+    assert turns.loc[("p1_w1", "2"), "codes"] == ("locus_self",)
+    assert turns.loc[("p1_w2", "1"), "codes"] == ("disempowerment", "hope", "locus_situation")
+
+
+def test_effective_coded_turns_columns(tiny_project):
+    turns = coded_turns(tiny_project.store, "human:gold")
+    assert len(turns) == 9
+    assert list(turns["participant"].unique()) == ["P1", "P2"]
+    assert list(turns["wave"]) == ["1"] * 4 + ["2"] * 3 + ["1"] * 2
+    assert turns["is_participant"].tolist() == [False, True, True, False, False, True, True,
+                                                False, True]
+    assert turns.loc[0, "codes"] == () and turns.loc[0, "codings"] == 0
+
+
+def test_effective_unknown_coder_is_a_user_error(tiny_project):
+    with pytest.raises(ReltextError, match="no coder 'human:nobody'.*human:gold"):
+        coded_turns(tiny_project.store, "human:nobody")
+
+
+def test_effective_empty_project_says_what_to_do(fresh_db):
+    from reltext import Project
+
+    with pytest.raises(ReltextError, match="no codings yet.*reltext code"):
+        Project(fresh_db).coded_turns()
