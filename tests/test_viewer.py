@@ -227,3 +227,19 @@ def test_viewer_every_page_of_an_empty_project(tmp_path, monkeypatch):
         app.sidebar.radio(key="page").set_value(page).run()
         assert not app.exception, (page, app.exception)
     assert "two coders on the same turns" in _app("Agreement").info[0].value
+
+
+def test_viewer_analysis_plots_with_decisions_applied(project):
+    from reltext import review
+
+    app = _app("Analysis")
+    assert len(app.get("plotly_chart")) == 3  # balance, SOS profiles, co-occurrence
+    balance = app.dataframe[0].value.set_index("role")
+    assert balance.loc["client", "evils"] == 3  # isolation, stigma, disempowerment
+    store = Store.open(project)
+    isolation = next(item for item in review.review_queue(store, "alice", limit=10)
+                     if item["code"] == "isolation")
+    review.decide(store, "alice", isolation["coding_id"], "reject")
+    store.close()
+    app.run()
+    assert app.dataframe[0].value.set_index("role").loc["client", "evils"] == 2

@@ -15,13 +15,14 @@ import streamlit as st
 from reltext.errors import ReltextError
 from reltext.review import check_reviewer
 from reltext.store import Store, resolve_db_path
-from reltext.viewer import pages
+from reltext.viewer import analysis, pages
 
 PAGES = {
     "Corpus": pages.render_corpus,
     "Transcript": pages.render_transcript,
     "Review": pages.render_review,
     "Agreement": pages.render_agreement,
+    "Analysis": analysis.render_analysis,
     "Export": pages.render_export,
 }
 

@@ -40,7 +40,7 @@ class Session:
     blind: bool
 
 
-def _version(store: Store) -> tuple[str, int, int]:
+def project_version(store: Store) -> tuple[str, int, int]:
     """What the cached answers below depend on: the project and its newest codings/decisions."""
     with store.read() as conn:
         return (str(store.path), *store.coding_version(conn))
@@ -70,7 +70,7 @@ def _table_height(rows: int, *, most: int = 40) -> int:
 
 
 def _codebook(store: Store) -> dict[str, dict[str, Any]]:
-    return _cached_codebook(_version(store), store)
+    return _cached_codebook(project_version(store), store)
 
 
 def _colours(codebook: dict[str, dict[str, Any]]) -> dict[str, str]:
@@ -150,7 +150,7 @@ def render_transcript(store: Store, session: Session, *, title: str = "Transcrip
         coders = store.auto_coders(conn) + [
             name for name in store.imported_human_coders(conn) if not session.blind]
     coders += [review.reviewer_coder(rater.name) for rater in _cached_raters(
-        _version(store), session.reviewer if session.blind else None, store)
+        project_version(store), session.reviewer if session.blind else None, store)
         if rater.kind == "reviewer"]
     code_column, coder_column, speaker_column = st.columns(3)
     codes = code_column.multiselect("Codes", list(codebook), key="reader_codes")
@@ -357,7 +357,7 @@ def _add(store: Store, session: Session, item: dict[str, Any], code: str, words:
 def render_agreement(store: Store, session: Session, *, title: str = "Agreement") -> None:
     """Per-code agreement of a pair of raters, with the turns where they disagree."""
     st.header(title)
-    version = _version(store)
+    version = project_version(store)
     raters = _cached_raters(version, session.reviewer if session.blind else None, store)
     pairs = [(a, b) for i, a in enumerate(raters) for b in raters[i + 1 :]
              if not (a.kind == "auto" and b.kind == "auto")]
