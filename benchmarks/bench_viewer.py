@@ -177,6 +177,13 @@ def app_timings(db: Path, repeat: int) -> None:
     app.sidebar.radio(key="page").set_value("Review").run()
     print(f"| review: accept | "
           f"{timed(lambda: app.button(key='review_accept').click().run(), repeat):.1f} |")
+    # The analyses read every coded turn with the decisions applied: once per project
+    # version (the accepts above made a new one), then from the cache.
+    first = timed(lambda: app.sidebar.radio(key="page").set_value("Analysis").run(), 1)
+    print(f"| open Analysis, first after a decision (50,000 turns) | {first:.1f} |")
+    app.sidebar.radio(key="page").set_value("Corpus").run()
+    print(f"| open Analysis, cached | "
+          f"{timed(lambda: app.sidebar.radio(key='page').set_value('Analysis').run(), 1):.1f} |")
 
 
 if __name__ == "__main__":

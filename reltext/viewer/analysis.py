@@ -24,9 +24,21 @@ from .pages import Session, project_version
 GROUPINGS = ("role", "wave", "participant", "speaker", "transcript_id", "site")
 
 
-@st.cache_data(max_entries=4, show_spinner="Applying the review decisions to the codings…")
+# A resource, not data: the coded-turns table is large and only read, so it is shared
+# rather than copied on every run; the small tables made from it are cached as data.
+@st.cache_resource(max_entries=2, show_spinner="Applying the review decisions to the codings…")
 def _cached_turns(version: tuple[str, int, int], coder: str, _store: Store) -> pd.DataFrame:
     return coded_turns(_store, coder)
+
+
+@st.cache_data(max_entries=32, show_spinner=False)
+def _cached_table(version: tuple[str, int, int], coder: str, kind: str, option: str,
+                  _turns: pd.DataFrame) -> pd.DataFrame:
+    if kind == "balance":
+        return relational_balance(_turns, option)
+    if kind == "sos":
+        return sos_profile(_turns, option)
+    return code_cooccurrence(_turns, normalise=option)
 
 
 @st.cache_data(max_entries=16, show_spinner="Reading the turns for interactants…")
@@ -55,7 +67,7 @@ def render_analysis(store: Store, session: Session, *, title: str = "Analysis") 
         ["Goods and evils", "SOS profiles", "Co-occurrence", "Relational web"])
     with balance_tab:
         by = st.selectbox("Group by", groupings, key="analysis_balance_by")
-        balance = relational_balance(turns, by)
+        balance = _cached_table(version, coder, "balance", by, turns)
         figure = px.bar(balance.astype({by: str}), x=by, y="balance", range_y=[-1, 1],
                         hover_data=["goods", "evils", "turns"],
                         title="Balance of relational goods and evils: (goods − evils) / both")
@@ -63,7 +75,7 @@ def render_analysis(store: Store, session: Session, *, title: str = "Analysis") 
         st.dataframe(balance, hide_index=True, width="stretch")
     with sos_tab:
         by = st.selectbox("Group by", groupings, key="analysis_sos_by")
-        profile = sos_profile(turns, by).astype({by: str})
+        profile = _cached_table(version, coder, "sos", by, turns).astype({by: str})
         shares = profile.melt(id_vars=[by], value_vars=["share_self", "share_other",
                                                         "share_situation"],
                               var_name="locus", value_name="share")
@@ -74,7 +86,7 @@ def render_analysis(store: Store, session: Session, *, title: str = "Analysis") 
     with cooccurrence_tab:
         normalise = st.radio("Cells", ["count", "jaccard"], horizontal=True,
                              key="analysis_normalise")
-        matrix = code_cooccurrence(turns, normalise=normalise)
+        matrix = _cached_table(version, coder, "cooccurrence", normalise, turns)
         if matrix.empty:
             st.write("No codes on these turns yet.")
         else:
