@@ -50,7 +50,8 @@ def main() -> None:
                                                  args=CHROMIUM_ARGS)
             page = browser.new_page(viewport={"width": 1400, "height": 1000})
             shots = [("corpus", "", "Corpus"), ("transcript", f"?transcript={args.transcript}",
-                     None), ("review", "", "Review"), ("agreement", "", "Agreement")]
+                     None), ("review", "", "Review"), ("agreement", "", "Agreement"),
+                     ("analysis", "", "Analysis")]
             for name, query, label in shots:
                 page.goto(url + query)
                 page.wait_for_selector("[data-testid=stSidebar]", timeout=30_000)
