@@ -10,7 +10,6 @@ Example:
 from __future__ import annotations
 
 import functools
-import json
 import os
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from pathlib import Path
@@ -31,6 +30,10 @@ from .pseudonymise import (
 )
 from .refi import ExportSummary, write_qdpx
 from .store import Store
+from .topic_codes import candidate_codes, promote_topic, topic_code_table
+from .topic_views import topic_distribution, topics_frame, turn_topics_frame
+from .topics import RUN_KIND as TOPICS_RUN
+from .topics import TopicSettings, TopicsResult, assign_topics, fit_topics
 
 if TYPE_CHECKING:
     import networkx as nx
@@ -159,6 +162,46 @@ class Project:
         key_path = Path(key_out) if key_out else default_key_path(self.path)
         return pseudonymise_project(self.store, pseudonymiser, key_out=key_path, report=report)
 
+    # -- topics -------------------------------------------------------------------------
+
+    def fit_topics(self, settings: TopicSettings | None = None, *, progress=None) -> TopicsResult:
+        """Fit and store a topic model over the turns; see :func:`reltext.topics.fit_topics`."""
+        return fit_topics(self.store, settings or TopicSettings(), progress=progress)
+
+    def assign_topics(self, run_id: str | None = None, *, progress=None) -> dict[str, int]:
+        """Give turns ingested since a topics run their topics, without refitting."""
+        return assign_topics(self.store, run_id, progress=progress)
+
+    def topics(self, run_id: str | None = None) -> pd.DataFrame:
+        """The topics of a run (the latest by default): ``topic_id, size, label, words``, ..."""
+        return topics_frame(self.store, run_id)
+
+    def turn_topics(self, run_id: str | None = None) -> pd.DataFrame:
+        """Each modelled unit's topic: ``transcript_id, turn_id, topic_id, probability``, ..."""
+        return turn_topics_frame(self.store, run_id)
+
+    def topic_distribution(self, by: str = "role", *, run_id: str | None = None,
+                           share: bool = True) -> pd.DataFrame:
+        """Topics by role, site, wave or any attribute; see :mod:`reltext.topic_views`."""
+        return topic_distribution(self.store, by, run_id=run_id, share=share)
+
+    def topic_code_table(self, coder: str | None = None, *,
+                         run_id: str | None = None) -> pd.DataFrame:
+        """The share of each topic's coded units carrying each code of ``coder``."""
+        return topic_code_table(self.store, coder=coder, run_id=run_id)
+
+    def candidate_codes(self, coder: str | None = None, *, run_id: str | None = None,
+                        min_size: int | None = None, max_coverage: float = 0.25,
+                        min_coded: int = 5) -> pd.DataFrame:
+        """Large, coherent topics that no code of ``coder`` covers, with example turns."""
+        return candidate_codes(self.store, coder=coder, run_id=run_id, min_size=min_size,
+                               max_coverage=max_coverage, min_coded=min_coded)
+
+    def promote_topic(self, topic_id: int, *, key: str, codebook: str | os.PathLike[str],
+                      run_id: str | None = None) -> dict:
+        """Add a topic to a codebook YAML as a draft code; see :func:`promote_topic`."""
+        return promote_topic(self.store, topic_id, key=key, codebook=codebook, run_id=run_id)
+
     # -- analysis -----------------------------------------------------------------------
     # Every analysis reads one coder's effective codings (reltext.effective): review
     # decisions applied, the coder with the most codings when none is named.
@@ -276,14 +319,9 @@ class Project:
     def topics_table(self) -> pd.DataFrame | None:
         """The latest fitted topics (``topic_id, size, label, words``...); None when none were."""
         with self.store.read() as conn:
-            if not self.store.has_table(conn, "topics"):
+            if self.store.latest_run(conn, TOPICS_RUN) is None:
                 return None
-            topics = pd.DataFrame(self.store.read_table(conn, "topics"))
-        if "run_pk" in topics and not topics.empty:
-            topics = topics[topics["run_pk"] == topics["run_pk"].max()]  # the latest fit
-        if "words" in topics:
-            topics["words"] = topics["words"].map(_word_list)
-        return topics.reset_index(drop=True)
+        return topics_frame(self.store)
 
     def report(self, out: str | os.PathLike[str], *, format: str | None = None,
                coder: str | None = None, lexicon: str | os.PathLike[str] | None = None,
@@ -293,13 +331,3 @@ class Project:
 
         return write_report(self, out, format=format, coder=coder, lexicon=lexicon,
                             progress=progress)
-
-
-def _word_list(words: object) -> object:
-    """Topic words stored as a JSON list, shown as "a, b, c"."""
-    if isinstance(words, str) and words.startswith("["):
-        try:
-            return ", ".join(str(word) for word in json.loads(words))
-        except json.JSONDecodeError:
-            return words
-    return words

@@ -1156,6 +1156,113 @@ class Store:
         rows = conn.execute(text(sql + " ORDER BY pk"), params).mappings()
         return [{**row, "manifest": from_json(row["manifest"])} for row in rows]
 
+    # -- embeddings ---------------------------------------------------------------------
+
+    def cached_embeddings(
+        self, conn: Connection, model: str, spans: Sequence[tuple[int, int, int]]
+    ) -> dict[tuple[int, int, int], bytes]:
+        """Stored vectors of ``model`` for these ``(turn_pk, start_char, end_char)`` spans."""
+        found: dict[tuple[int, int, int], bytes] = {}
+        for batch in chunked(sorted({span[0] for span in spans}), 500):
+            names = ", ".join(f":p{i}" for i in range(len(batch)))
+            rows = conn.execute(
+                text("SELECT turn_pk, start_char, end_char, vector FROM embeddings "
+                     f"WHERE model = :model AND turn_pk IN ({names})"),
+                {f"p{i}": pk for i, pk in enumerate(batch)} | {"model": model},
+            )
+            for turn_pk, start_char, end_char, vector in rows:
+                found[(turn_pk, start_char, end_char)] = vector
+        wanted = set(spans)
+        return {key: vector for key, vector in found.items() if key in wanted}
+
+    def add_embeddings(
+        self, conn: Connection, model: str, dimensions: int,
+        vectors: Sequence[tuple[tuple[int, int, int], bytes]],
+    ) -> None:
+        """Cache vectors of ``model``: ``((turn_pk, start_char, end_char), float32 bytes)``."""
+        at = now_iso()
+        conn.execute(
+            text("INSERT OR REPLACE INTO embeddings (turn_pk, model, start_char, end_char, "
+                 "dimensions, vector, created_at) VALUES (:pk, :model, :start, :end, :dim, "
+                 ":vector, :at)"),
+            [{"pk": key[0], "model": model, "start": key[1], "end": key[2], "dim": dimensions,
+              "vector": vector, "at": at} for key, vector in vectors],
+        )
+
+    # -- topics -------------------------------------------------------------------------
+
+    def max_turn_pk(self, conn: Connection) -> int:
+        """The highest turn key so far: turns ingested later have higher ones."""
+        return conn.execute(text("SELECT COALESCE(MAX(pk), 0) FROM turns")).scalar_one()
+
+    def latest_run(self, conn: Connection, kind: str) -> dict[str, Any] | None:
+        """The most recent finished run of ``kind``, with its pk and manifest."""
+        row = conn.execute(
+            text("SELECT pk, run_id, kind, coder, status, manifest, started_at, finished_at "
+                 "FROM runs WHERE kind = :kind AND status = 'done' ORDER BY pk DESC LIMIT 1"),
+            {"kind": kind},
+        ).mappings().one_or_none()
+        return {**row, "manifest": from_json(row["manifest"])} if row else None
+
+    def get_run(self, conn: Connection, run_id: str) -> dict[str, Any] | None:
+        row = conn.execute(
+            text("SELECT pk, run_id, kind, coder, status, manifest, started_at, finished_at "
+                 "FROM runs WHERE run_id = :id"), {"id": run_id},
+        ).mappings().one_or_none()
+        return {**row, "manifest": from_json(row["manifest"])} if row else None
+
+    def add_topics(
+        self, conn: Connection, run_pk: int, topics: Sequence[Mapping[str, Any]]
+    ) -> None:
+        """Store a run's topics: dicts with ``topic_id, size, label, words, coherence``."""
+        conn.execute(
+            text("INSERT INTO topics (run_pk, topic_id, size, label, words, coherence) "
+                 "VALUES (:run, :topic_id, :size, :label, :words, :coherence)"),
+            [{"run": run_pk, "topic_id": topic["topic_id"], "size": topic["size"],
+              "label": topic["label"], "words": json.dumps(topic["words"], ensure_ascii=False),
+              "coherence": topic.get("coherence")} for topic in topics],
+        )
+
+    def add_topic_assignments(
+        self, conn: Connection, run_pk: int, assignments: Sequence[Mapping[str, Any]]
+    ) -> None:
+        """Store units' topics: dicts with ``turn_pk, start_char, end_char, topic_id,
+        probability, representative``; a unit assigned again is replaced."""
+        if not assignments:
+            return
+        conn.execute(
+            text("INSERT OR REPLACE INTO topic_assignments (run_pk, turn_pk, start_char, "
+                 "end_char, topic_id, probability, representative) VALUES (:run, :turn_pk, "
+                 ":start_char, :end_char, :topic_id, :probability, :representative)"),
+            [{"representative": None, **assignment, "run": run_pk}
+             for assignment in assignments],
+        )
+
+    def list_topics(self, conn: Connection, run_pk: int) -> list[dict[str, Any]]:
+        rows = conn.execute(
+            text("SELECT topic_id, size, label, words, coherence FROM topics "
+                 "WHERE run_pk = :run ORDER BY topic_id"), {"run": run_pk},
+        ).mappings()
+        return [{**row, "words": json.loads(row["words"])} for row in rows]
+
+    def iter_topic_assignments(self, conn: Connection, run_pk: int) -> Iterator[dict[str, Any]]:
+        """A run's units in corpus order, with their turn's ids, speaker, role and metadata."""
+        rows = conn.execute(
+            text("SELECT a.turn_pk, t.transcript_id, u.turn_id, u.speaker, u.role, "
+                 "u.timestamp, a.start_char, a.end_char, "
+                 "substr(u.text, a.start_char + 1, a.end_char - a.start_char) AS text, "
+                 "a.topic_id, a.probability, a.representative, u.meta AS turn_meta, "
+                 "t.meta AS transcript_meta, t.is_current "
+                 "FROM topic_assignments a JOIN turns u ON u.pk = a.turn_pk "
+                 "JOIN transcripts t ON t.pk = u.transcript_pk WHERE a.run_pk = :run "
+                 "ORDER BY t.transcript_id, u.position, a.start_char"), {"run": run_pk},
+        ).mappings()
+        for row in rows:
+            item = dict(row)
+            item["turn_meta"] = from_json(item["turn_meta"])
+            item["transcript_meta"] = from_json(item["transcript_meta"])
+            yield item
+
     # -- analysis reads ------------------------------------------------------------------
 
     def review_states(self, conn: Connection) -> list[dict[str, Any]]:

@@ -62,12 +62,18 @@ def test_report_agreement_topics_and_reviews_when_present(tiny_project, tmp_path
     from sklearn.metrics import cohen_kappa_score
 
     tiny_project.import_codings(ANALYTICS / "codes-second.csv", coder="human:second")
-    with tiny_project.store.write() as conn:
-        conn.execute(text("CREATE TABLE topics (run_pk INTEGER, topic_id INTEGER, size INTEGER, "
-                          "label TEXT, words TEXT)"))
-        conn.execute(text("INSERT INTO topics VALUES (1, 0, 9, 'an older fit', '[]'), "
-                          "(2, -1, 50, 'outliers', '[]'), (2, 0, 7, '0_work_job', "
-                          "'[\"work\", \"job\"]'), (2, 1, 3, '1_mum_home', '[\"mum\", \"home\"]')"))
+    store = tiny_project.store
+    with store.write() as conn:
+        fits = ([{"topic_id": 0, "size": 9, "label": "an older fit", "words": []}],
+                [{"topic_id": -1, "size": 50, "label": "outliers", "words": []},
+                 {"topic_id": 0, "size": 7, "label": "0_work_job",
+                  "words": [["work", 0.5], ["job", 0.4]]},
+                 {"topic_id": 1, "size": 3, "label": "1_mum_home",
+                  "words": [["mum", 0.5], ["home", 0.3]]}])
+        for topics in fits:
+            run_pk, _ = store.start_run(conn, kind="topics")
+            store.add_topics(conn, run_pk, topics)
+            store.finish_run(conn, run_pk)
         conn.execute(text("INSERT INTO decisions (decision_id, coding_pk, reviewer, verdict, "
                           "decided_at) VALUES ('d1', 1, 'human:rev', 'accept', '2026-01-01')"))
     report = build_report(tiny_project, coder="human:gold")

@@ -86,4 +86,4 @@ def table(frame) -> str:
 
 
 # Each module registers its commands on import.
-from . import analysis, codings, corpus, exchange, privacy, view  # noqa: E402, F401
+from . import analysis, codings, corpus, exchange, privacy, topics, view  # noqa: E402, F401
