@@ -243,3 +243,21 @@ def test_viewer_analysis_plots_with_decisions_applied(project):
     store.close()
     app.run()
     assert app.dataframe[0].value.set_index("role").loc["client", "evils"] == 2
+
+
+@pytest.mark.slow  # fits a (fast, TF-IDF + k-means) topic model: about ten seconds
+def test_viewer_topics_page_once_a_model_is_fitted(tmp_path, monkeypatch):
+    from reltext.project import Project
+    from reltext.topics import TopicSettings, fit_topics
+
+    db = tmp_path / "topics.db"
+    with Project(db) as project:
+        project.ingest([Path(__file__).resolve().parent / "data" / "topic-turns.csv"])
+        monkeypatch.setenv("RELTEXT_DB", str(db))
+        monkeypatch.setenv("RELTEXT_REVIEWER", "alice")
+        assert "Topics" not in _app().sidebar.radio(key="page").options
+        fit_topics(project.store, TopicSettings(seed=5, fast=True, embedding="tfidf", topics=4))
+    app = _app("Topics")
+    assert len(app.dataframe[0].value) == 4 and len(app.get("plotly_chart")) == 1
+    examples = app.dataframe[1].value
+    assert len(examples) == 5 and set(examples["open"].str.startswith("?transcript=")) == {True}

@@ -8,6 +8,7 @@ name, else asked for at the start) and ``RELTEXT_BLIND`` (``1``: blind mode).
 from __future__ import annotations
 
 import os
+from collections.abc import Callable
 
 import streamlit as st
 
@@ -15,16 +16,21 @@ import streamlit as st
 from reltext.errors import ReltextError
 from reltext.review import check_reviewer
 from reltext.store import Store, resolve_db_path
-from reltext.viewer import analysis, pages
+from reltext.viewer import analysis, pages, topics
 
-PAGES = {
-    "Corpus": pages.render_corpus,
-    "Transcript": pages.render_transcript,
-    "Review": pages.render_review,
-    "Agreement": pages.render_agreement,
-    "Analysis": analysis.render_analysis,
-    "Export": pages.render_export,
-}
+def available_pages(store: Store) -> dict[str, Callable[..., None]]:
+    """The pages in the order they are listed; Topics once a topic model has been fitted."""
+    listed: dict[str, Callable[..., None]] = {
+        "Corpus": pages.render_corpus,
+        "Transcript": pages.render_transcript,
+        "Review": pages.render_review,
+        "Agreement": pages.render_agreement,
+        "Analysis": analysis.render_analysis,
+    }
+    if topics.has_topics(store):
+        listed["Topics"] = topics.render_topics
+    listed["Export"] = pages.render_export
+    return listed
 
 
 def session_store() -> Store:
@@ -67,17 +73,17 @@ def main() -> None:
         st.stop()
     blind = os.environ.get("RELTEXT_BLIND") == "1"
     session = pages.Session(reviewer=reviewer, blind=blind)
-    names = list(PAGES)
+    listed = available_pages(store)
     # ?transcript=ID opens that transcript, whatever page was shown before.
     if "transcript" in st.query_params and "page" not in st.session_state:
         st.session_state["page"] = "Transcript"
     with st.sidebar:
         st.markdown(f"**{reviewer}**" + (" · blind mode" if blind else ""))
-        page = st.radio("Page", names, key="page")
+        page = st.radio("Page", list(listed), key="page")
         st.caption(f"Project: {store.path}")
     if page != "Transcript" and "transcript" in st.query_params:
         del st.query_params["transcript"]
-    PAGES[page](store, session)
+    listed[page](store, session)
 
 
 if __name__ == "__main__":
