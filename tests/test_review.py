@@ -272,3 +272,20 @@ def test_review_agreement_with_an_imported_human_coder(store, tmp_path):
     assert (rows["trust"]["both"], rows["hope"]["first_only"], rows["isolation"]["both"]) == \
         (1, 1, 1)
     assert math.isclose(rows["hope"]["kappa"], cohen_kappa_score([0, 1, 0], [0, 0, 0]))
+
+
+def test_review_decisions_reach_the_analyses_undo_included(store):
+    from reltext.effective import effective_codings
+
+    def codes() -> list[str]:
+        return sorted(effective_codings(store, AUTO_CODER)["code"])
+
+    stigma = _item(store, "stigma")
+    review.decide(store, "alice", stigma["coding_id"], "reject")
+    review.decide(store, "alice", stigma["coding_id"], "memo", note="checked twice")
+    assert "stigma" not in codes()
+    review.undo_last(store, "alice")  # the memo
+    review.undo_last(store, "alice")  # the rejection
+    assert "stigma" in codes()
+    review.decide(store, "alice", _item(store, "hope")["coding_id"], "correct", code="agency")
+    assert "agency" in codes() and "hope" not in codes()

@@ -18,6 +18,7 @@ from reltext.review import check_reviewer
 from reltext.store import Store, resolve_db_path
 from reltext.viewer import analysis, pages, topics
 
+
 def available_pages(store: Store) -> dict[str, Callable[..., None]]:
     """The pages in the order they are listed; Topics once a topic model has been fitted."""
     listed: dict[str, Callable[..., None]] = {
