@@ -24,6 +24,7 @@ install: $(STAMP)
 
 run: install
 	$(RELTEXT) ingest corpora --manifest corpora/manifest.yaml
+	$(RELTEXT) code
 	$(RELTEXT) transcripts
 	$(RELTEXT) view
 

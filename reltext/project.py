@@ -17,6 +17,8 @@ from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 
+from . import training
+from .active_learning import review_queue
 from .effective import check_coder, coded_turns, effective_codings
 from .export import codings_frame, transcripts_frame, turns_frame
 from .gold import import_codings
@@ -30,6 +32,7 @@ from .pseudonymise import (
 )
 from .refi import ExportSummary, write_qdpx
 from .store import Store
+from .training import TrainedModel
 from .topic_codes import candidate_codes, promote_topic, topic_code_table
 from .topic_views import topic_distribution, topics_frame, turn_topics_frame
 from .topics import RUN_KIND as TOPICS_RUN
@@ -124,6 +127,77 @@ class Project:
         """``(transcript_id, turn_id) -> codes`` over the turns ``coder`` has coded."""
         with self.store.read() as conn:
             return self.store.coded_turn_codes(conn, coder)
+
+    # -- the learned coder -----------------------------------------------------------------
+
+    def train(self, *, gold: str | os.PathLike[str] | None = None,
+              coders: Sequence[str] | None = None,
+              codebook: str | os.PathLike[str] | None = None, embedding: str | None = None,
+              random_state: int | None = 0) -> TrainedModel:
+        """Fit, save and record a learned coder (see :mod:`reltext.training`).
+
+        Args:
+            gold: A codings CSV imported first as ``human:gold`` and trained on.
+            coders: The human coders to learn from (with ``gold``: in addition to it);
+                every human coder when None. Review decisions always count.
+            codebook: The codebook YAML (codes, seed examples, rules); the bundled one when None.
+            embedding: ``"minilm"`` or ``"tfidf"``; MiniLM when installed when None.
+        """
+        return training.train_model(self.store, random_state=random_state,
+                                    **self._training_inputs(gold, coders, codebook, embedding))
+
+    def cross_validate(self, *, gold=None, coders=None, codebook=None, embedding=None,
+                       n_splits: int = 5, random_state: int | None = 0) -> dict[str, Any]:
+        """Rules, learned and auto scored on transcripts each model never saw (grouped CV)."""
+        inputs = self._training_inputs(gold, coders, codebook, embedding)
+        inputs.pop("rules_name")
+        inputs.pop("codebook")
+        return training.cross_validate(self.store, n_splits=n_splits, random_state=random_state,
+                                       **inputs)
+
+    def _training_inputs(self, gold, coders, codebook, embedding) -> dict[str, Any]:
+        from .codebook import load_codebook
+        from .coders.rules import RulesCoder
+
+        book = load_codebook(codebook)
+        chosen = list(coders or [])
+        if gold is not None:
+            self.import_codings(gold, coder=training.GOLD_CODER, known_codes=book.keys)
+            chosen.insert(0, training.GOLD_CODER)
+        return {
+            "codes": list(book.keys), "seeds": training.codebook_seeds(book),
+            "coders": chosen or None, "embedding": embedding,
+            "rule_coder": training.rules_function(RulesCoder(book), self.store),
+            "rules_name": book.coder_id,
+            "codebook": {"name": book.name, "version": book.version, "sha256": book.sha256,
+                         "path": str(book.path)},
+        }
+
+    def models(self) -> pd.DataFrame:
+        """The learned models, oldest first: id, when, training size, macro CV kappa."""
+        rows = []
+        for model in training.list_models(self.store):
+            manifest = model["manifest"]
+            kappas = [s["kappa"] for s in manifest.get("cv", {}).values() if "kappa" in s]
+            rows.append({
+                "model_id": model["model_id"], "created_at": model["created_at"],
+                "turns": manifest.get("training", {}).get("turns"),
+                "decisions": manifest.get("training", {}).get("decisions"),
+                "embedding": manifest.get("features", {}).get("embedding"),
+                "codes_learned": len(manifest.get("thresholds", {})),
+                "codes_to_rules": len(manifest.get("fallback_to_rules", {})),
+                "cv_kappa": round(sum(kappas) / len(kappas), 3) if kappas else None,
+                "path": model["path"],
+            })
+        return pd.DataFrame(rows, columns=["model_id", "created_at", "turns", "decisions",
+                                           "embedding", "codes_learned", "codes_to_rules",
+                                           "cv_kappa", "path"])
+
+    def review_queue(self, *, n: int = 20, code: str | None = None,
+                     model_id: str | None = None) -> pd.DataFrame:
+        """The turns whose review would teach the learned coder most (see
+        :func:`reltext.active_learning.review_queue`)."""
+        return review_queue(self.store, n=n, code=code, model_id=model_id)
 
     def import_codings(self, path, *, coder: str, known_codes=None) -> dict[str, int]:
         """Add a human coder's codings from a contract codings CSV (see :mod:`reltext.gold`)."""

@@ -1096,6 +1096,129 @@ class Store:
         finally:
             raw.close()
 
+    def human_coders(self, conn: Connection) -> list[str]:
+        """The ``human:NAME`` coders that have coded turns, in name order."""
+        return list(conn.execute(text(
+            "SELECT DISTINCT coder FROM coded_turns WHERE coder LIKE 'human:%' ORDER BY coder"
+        )).scalars())
+
+    def coded_turn_pks(self, conn: Connection, coder: str) -> dict[int, set[str]]:
+        """``turn_pk -> codes`` over every current turn ``coder`` has coded (empty: none apply)."""
+        result: dict[int, set[str]] = {}
+        rows = conn.execute(
+            text(
+                "SELECT k.turn_pk, c.code FROM coded_turns k "
+                "JOIN turns u ON u.pk = k.turn_pk JOIN transcripts t ON t.pk = u.transcript_pk "
+                "LEFT JOIN codings c ON c.turn_pk = k.turn_pk AND c.coder = k.coder "
+                "WHERE k.coder = :coder AND t.is_current = 1"
+            ),
+            {"coder": coder},
+        )
+        for turn_pk, code in rows:
+            codes = result.setdefault(turn_pk, set())
+            if code is not None:
+                codes.add(code)
+        return result
+
+    def codings_on(
+        self, conn: Connection, *, coder: str, turn_pks: Sequence[int]
+    ) -> tuple[set[int], list[dict[str, Any]]]:
+        """Which of ``turn_pks`` ``coder`` has coded, and its codings on them."""
+        coded: set[int] = set()
+        codings: list[dict[str, Any]] = []
+        for batch in chunked(sorted(set(turn_pks)), 500):
+            names = ", ".join(f":p{i}" for i in range(len(batch)))
+            params = {f"p{i}": pk for i, pk in enumerate(batch)} | {"coder": coder}
+            coded.update(conn.execute(text(
+                f"SELECT turn_pk FROM coded_turns WHERE coder = :coder AND turn_pk IN ({names})"
+            ), params).scalars())
+            codings.extend(dict(row) for row in conn.execute(text(
+                "SELECT turn_pk, code, start_char, end_char, confidence, evidence, origin "
+                f"FROM codings WHERE coder = :coder AND turn_pk IN ({names}) ORDER BY pk"
+            ), params).mappings())
+        return coded, codings
+
+    def turns_by_pk(self, conn: Connection, turn_pks: Sequence[int]) -> dict[int, dict[str, Any]]:
+        """Turns with their transcript id and the text of the turn before (``""`` if first)."""
+        result: dict[int, dict[str, Any]] = {}
+        for batch in chunked(sorted(set(turn_pks)), 500):
+            names = ", ".join(f":p{i}" for i in range(len(batch)))
+            rows = conn.execute(
+                text(
+                    "SELECT u.pk AS turn_pk, t.transcript_id, u.turn_id, u.position, u.speaker, "
+                    "u.role, u.text, p.pk AS previous_pk, COALESCE(p.text, '') AS previous_text "
+                    "FROM turns u JOIN transcripts t ON t.pk = u.transcript_pk "
+                    "LEFT JOIN turns p ON p.transcript_pk = u.transcript_pk "
+                    "AND p.position = u.position - 1 "
+                    f"WHERE u.pk IN ({names})"
+                ),
+                {f"p{i}": pk for i, pk in enumerate(batch)},
+            ).mappings()
+            result.update({row["turn_pk"]: dict(row) for row in rows})
+        return result
+
+    def training_decisions(self, conn: Connection) -> list[dict[str, Any]]:
+        """Each judged coding on a current turn with its latest verdict, in decision order.
+
+        Only ``accept``, ``reject`` and ``correct`` judge a coding; a memo is passed over.
+
+        Rows hold ``decision_id, verdict, decided_code`` (the code the reviewer settled on),
+        ``turn_pk, code`` (the coding's own code), ``coder`` and ``origin``.
+        """
+        rows = conn.execute(
+            text(
+                "SELECT d.decision_id, d.verdict, d.code AS decided_code, d.reviewer, "
+                "c.pk AS coding_pk, c.turn_pk, c.code, c.coder, c.origin "
+                "FROM decisions d JOIN codings c ON c.pk = d.coding_pk "
+                "JOIN turns u ON u.pk = c.turn_pk JOIN transcripts t ON t.pk = u.transcript_pk "
+                "WHERE t.is_current = 1 AND d.pk = (SELECT MAX(pk) FROM decisions "
+                "WHERE coding_pk = d.coding_pk AND verdict IN ('accept', 'reject', 'correct')) "
+                "ORDER BY d.pk"
+            )
+        )
+        return [dict(row) for row in rows.mappings()]
+
+    def add_model(
+        self, conn: Connection, *, model_id: str, kind: str, coder: str, path: str,
+        manifest: Mapping[str, Any], run_pk: int | None = None,
+    ) -> None:
+        conn.execute(
+            text(
+                "INSERT INTO models (model_id, kind, coder, path, run_pk, manifest, created_at) "
+                "VALUES (:id, :kind, :coder, :path, :run, :manifest, :at)"
+            ),
+            {"id": model_id, "kind": kind, "coder": coder, "path": path, "run": run_pk,
+             "manifest": to_json(manifest), "at": now_iso()},
+        )
+
+    def list_models(self, conn: Connection, *, kind: str | None = None) -> list[dict[str, Any]]:
+        """Models, oldest first, with their manifests."""
+        sql = "SELECT model_id, kind, coder, path, manifest, created_at FROM models"
+        params = {}
+        if kind:
+            sql += " WHERE kind = :kind"
+            params["kind"] = kind
+        rows = conn.execute(text(sql + " ORDER BY pk"), params).mappings()
+        return [{**row, "manifest": from_json(row["manifest"])} for row in rows]
+
+    def latest_codebook(self, conn: Connection) -> dict[str, Any] | None:
+        """The codebook most recently used in the project (``source``, ``content``, ...)."""
+        row = conn.execute(
+            text("SELECT name, version, content_hash, source, content FROM codebooks "
+                 "ORDER BY pk DESC LIMIT 1")
+        ).mappings().first()
+        return dict(row) if row else None
+
+    def find_codebook(self, conn: Connection, *, name: str, version: str
+                      ) -> dict[str, Any] | None:
+        """The latest recorded codebook of this name and version."""
+        row = conn.execute(
+            text("SELECT name, version, content_hash, source, content FROM codebooks "
+                 "WHERE name = :name AND version = :version ORDER BY pk DESC LIMIT 1"),
+            {"name": name, "version": version},
+        ).mappings().first()
+        return dict(row) if row else None
+
     # -- runs ---------------------------------------------------------------------------
 
     def start_run(

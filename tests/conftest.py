@@ -35,6 +35,28 @@ def run_cli(fresh_db: Path):
     return run
 
 
+@pytest.fixture(scope="session")
+def nlp():
+    """The default pipeline without NER, loaded once per test session."""
+    from reltext.nlp import load_pipeline
+
+    return load_pipeline(disable=("ner",))
+
+
+@pytest.fixture(scope="session")
+def relational_codebook():
+    """The bundled relational codebook."""
+    from reltext.codebook import load_codebook
+
+    return load_codebook(ROOT / "codebooks" / "relational.yaml")
+
+
+@pytest.fixture(scope="session")
+def rules_coder(nlp, relational_codebook):
+    """The rules coder over the bundled codebook, sharing the session pipeline."""
+    from reltext.coders.rules import RulesCoder
+
+    return RulesCoder(relational_codebook, nlp=nlp)
 ANALYTICS = DATA / "analytics"
 
 

@@ -1,0 +1,112 @@
+"""Active learning: the turns whose review would teach the learned coder most.
+
+Two kinds of turn come first:
+
+- turns where people disagree: two human coders coded the turn and only one applied the
+  code (score 1), the disagreement a team most needs to settle;
+- turns no one has labelled for a code whose probability under the newest model lies near
+  the code's threshold: score ``1 - |p - threshold| / max(threshold, 1 - threshold)``, 1 at
+  the threshold and 0 at certainty either way.
+
+Probabilities are computed from cached embeddings and the rules coder's stored codings, so
+listing the queue never runs the spaCy pipeline.
+
+Example:
+    >>> queue = review_queue(store, n=20, code="trust")
+    >>> queue[["transcript_id", "turn_id", "code", "probability", "score", "reason"]]
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from .errors import ReltextError
+from .store import Store
+from .training import build_examples, load_model
+
+QUEUE_COLUMNS = ["transcript_id", "turn_id", "speaker", "code", "probability", "threshold",
+                 "score", "reason", "text", "turn_pk"]
+
+
+def review_queue(store: Store, *, n: int = 20, code: str | None = None,
+                 model_id: str | None = None) -> pd.DataFrame:
+    """The ``n`` (turn, code) pairs whose review would teach most, best first.
+
+    Args:
+        store: The project.
+        n: How many rows.
+        code: Only this code.
+        model_id: The model whose uncertainty counts; the newest when None.
+
+    Raises:
+        ReltextError: ``n`` is not positive, no model is trained, or ``code`` is not one of
+            the model's codes.
+    """
+    if n < 1:
+        raise ReltextError(f"--n must be at least 1, got {n}", fix="Ask for 1 or more turns.")
+    model = load_model(store, model_id)
+    codes = model.coder.codes_
+    if code is not None and code not in codes:
+        raise ReltextError(f"unknown code {code!r}", fix=f"Use one of: {', '.join(codes)}.")
+    wanted = [code] if code else codes
+    rows: list[dict[str, Any]] = []
+    with store.read() as conn:
+        human: dict[int, dict[str, set[str]]] = defaultdict(dict)
+        for coder in store.human_coders(conn):
+            for turn_pk, turn_codes in store.coded_turn_pks(conn, coder).items():
+                human[turn_pk][coder] = turn_codes
+        decided = {(d["turn_pk"], d["code"]) for d in store.training_decisions(conn)} | {
+            (d["turn_pk"], d["decided_code"]) for d in store.training_decisions(conn)}
+        all_pks = [turn["turn_pk"] for turn in store.iter_turns(conn)]
+        turns = store.turns_by_pk(conn, all_pks)
+        rules_name = model.manifest.get("features", {}).get("rules")
+        stored_rules: dict[int, list[dict[str, Any]]] = defaultdict(list)
+        if rules_name:
+            for coding in store.iter_codings(conn, coder=rules_name):
+                stored_rules[coding["turn_pk"]].append(coding)
+    for turn_pk, by_coder in human.items():
+        if len(by_coder) < 2 or turn_pk not in turns:
+            continue
+        for key in wanted:
+            having = sorted(c for c, codes_of in by_coder.items() if key in codes_of)
+            if having and len(having) < len(by_coder) and (turn_pk, key) not in decided:
+                lacking = sorted(set(by_coder) - set(having))
+                rows.append(_row(turns[turn_pk], key, None, None, 1.0,
+                                 f"coders disagree: {', '.join(having)} applied it, "
+                                 f"{', '.join(lacking)} did not"))
+    unlabelled = [turns[pk] for pk in all_pks if pk not in human]
+    if unlabelled:
+        examples, _ = build_examples(
+            store, unlabelled, embedding=model.featurizer.embedding,
+            rule_coder=lambda ts: [c for t in ts for c in stored_rules.get(t["turn_pk"], [])])
+        probabilities = model.coder.predict_proba(model.featurizer.transform(examples))
+        for key in wanted:
+            if key not in model.coder.estimators_:
+                continue
+            column = codes.index(key)
+            threshold = model.coder.thresholds_[key]
+            p = probabilities[:, column]
+            scores = 1 - np.abs(p - threshold) / max(threshold, 1 - threshold)
+            for row in np.argsort(-scores)[: n]:
+                turn = unlabelled[row]
+                if (turn["turn_pk"], key) in decided:
+                    continue
+                rows.append(_row(turn, key, float(p[row]), threshold, float(scores[row]),
+                                 "uncertain: probability near the threshold"))
+    frame = pd.DataFrame(rows, columns=QUEUE_COLUMNS)
+    frame = frame.sort_values(["score", "transcript_id", "turn_id"], ascending=[False, True, True],
+                              kind="stable")
+    return frame.head(n).reset_index(drop=True)
+
+
+def _row(turn: dict[str, Any], code: str, probability: float | None, threshold: float | None,
+         score: float, reason: str) -> dict[str, Any]:
+    return {"transcript_id": turn["transcript_id"], "turn_id": turn["turn_id"],
+            "speaker": turn["speaker"], "code": code,
+            "probability": None if probability is None else round(probability, 4),
+            "threshold": threshold, "score": round(score, 4), "reason": reason,
+            "text": turn["text"], "turn_pk": turn["turn_pk"]}

@@ -1,0 +1,141 @@
+"""Commands for the learned coder: train it, list its models, and ask what to review next."""
+
+from __future__ import annotations
+
+import json
+import math
+from pathlib import Path
+
+import click
+
+from . import CONTEXT_SETTINGS, db_option, main, open_project, table
+
+
+@main.command(context_settings=CONTEXT_SETTINGS)
+@click.option("--gold", type=click.Path(), default=None,
+              help="A codings CSV to import as human:gold and train on.")
+@click.option("--coder-from", "coder_from", multiple=True, metavar="human:NAME",
+              help="Learn from this human coder (repeatable; default: every human coder).")
+@click.option("--codebook", type=click.Path(), default=None,
+              help="Codebook YAML (default: the bundled relational codebook).")
+@click.option("--embedding", type=click.Choice(["minilm", "tfidf"]), default=None,
+              help="Text features (default: MiniLM when installed, else TF-IDF).")
+@click.option("--cv", is_flag=True,
+              help="Also score rules, learned and auto on held-out transcripts (grouped CV).")
+@click.option("--json", "json_out", type=click.Path(), default=None,
+              help="Write the cross-validation report to this JSON file (with --cv).")
+@db_option
+def train(gold: str | None, coder_from: tuple[str, ...], codebook: str | None,
+          embedding: str | None, cv: bool, json_out: str | None, db: str | None) -> None:
+    """Fit the learned coder from human codings and review decisions.
+
+    Accepted auto-codes are positive examples, rejected ones negative, corrected ones
+    negative for the old code and positive for the new; the codebook's examples are seeds.
+    Each run saves a new model; older models and their codings stay.
+
+    \b
+    Example:
+        reltext train --gold gold/dev-codes.csv --cv
+        reltext train --coder-from human:alice --coder-from human:sam
+    """
+    project = open_project(db)
+    model = project.train(gold=gold, coders=coder_from or None, codebook=codebook,
+                          embedding=embedding)
+    manifest = model.manifest
+    click.echo(f"Trained model {model.model_id} on {manifest['training']['turns']} turns of "
+               f"{manifest['training']['transcripts']} transcripts and "
+               f"{manifest['training']['decisions']} review decisions "
+               f"({manifest['features']['embedding']} features).")
+    rows = []
+    for code in model.coder.codes_:
+        scores = manifest["cv"].get(code, {})
+        rows.append({"code": code, "positives": model.coder.n_positives_[code],
+                     "threshold": manifest["thresholds"].get(code, ""),
+                     "cv_kappa": scores.get("kappa", ""),
+                     "auto": manifest["auto"].get(code, {}).get("mode", "rules"),
+                     "note": manifest["fallback_to_rules"].get(code, "")})
+    import pandas as pd
+
+    click.echo(table(pd.DataFrame(rows)))
+    click.echo(f"Code with it: reltext code --coder learned (or auto); coder learned:"
+               f"{model.model_id}.")
+    if not cv:
+        return
+    report = project.cross_validate(coders=manifest["training"]["coders"], codebook=codebook,
+                                    embedding=manifest["features"]["embedding"])
+    click.echo("")
+    click.echo(format_cv_report(report))
+    if json_out:
+        Path(json_out).write_text(json.dumps(report, indent=2), encoding="utf-8")
+        click.echo(f"Wrote the report to {json_out}.")
+
+
+def format_cv_report(report: dict) -> str:
+    """The grouped cross-validation report as a table: kappa and F1 per code and macro."""
+    import pandas as pd
+
+    rows = []
+    for code, entry in report["codes"].items():
+        rows.append({"code": code, "support": entry["support"],
+                     "rules_kappa": entry["rules"]["kappa"],
+                     "learned_kappa": entry["learned"]["kappa"],
+                     "auto_kappa": entry["auto"]["kappa"],
+                     "rules_f1": entry["rules"]["f1"], "learned_f1": entry["learned"]["f1"],
+                     "auto_f1": entry["auto"]["f1"]})
+    macro = report["macro"]
+    rows.append({"code": "MACRO", "support": "",
+                 **{f"{c}_{m}": macro[c][m] for c in ("rules", "learned", "auto")
+                    for m in ("kappa", "f1")}})
+    frame = pd.DataFrame(rows)
+    header = (f"Grouped cross-validation: {report['units']} turns of {report['transcripts']} "
+              f"transcripts, {report['folds']} folds by transcript ({report['embedding']} "
+              "features); each fold scored by a model that never saw its transcripts.")
+    return header + "\n" + table(frame)
+
+
+@main.command(context_settings=CONTEXT_SETTINGS)
+@click.option("--json", "as_json", is_flag=True, help="Print the full manifests as JSON.")
+@db_option
+def models(as_json: bool, db: str | None) -> None:
+    """List the learned models trained in the project, oldest first.
+
+    \b
+    Example:
+        reltext models
+    """
+    project = open_project(db)
+    if as_json:
+        from ..training import list_models
+
+        click.echo(json.dumps(list_models(project.store), indent=2, default=str))
+        return
+    frame = project.models()
+    if frame.empty:
+        click.echo("No models yet: run 'reltext train --gold FILE'.")
+        return
+    click.echo(table(frame))
+
+
+@main.command(context_settings=CONTEXT_SETTINGS)
+@click.option("--n", "n", type=int, default=20, show_default=True, help="How many turns.")
+@click.option("--code", default=None, help="Only this code.")
+@click.option("--model", "model_id", default=None, help="Model id (default: the newest).")
+@db_option
+def queue(n: int, code: str | None, model_id: str | None, db: str | None) -> None:
+    """List the turns whose review would teach the learned coder most.
+
+    Turns where human coders disagree come first, then turns whose probability under the
+    model lies nearest the code's threshold.
+
+    \b
+    Example:
+        reltext queue --n 10 --code trust
+    """
+    frame = open_project(db).review_queue(n=n, code=code, model_id=model_id)
+    if frame.empty:
+        click.echo("Nothing to review: every turn is labelled or the model is certain.")
+        return
+    shown = frame.drop(columns=["turn_pk"]).copy()
+    shown["probability"] = shown["probability"].map(
+        lambda v: "" if v is None or (isinstance(v, float) and math.isnan(v)) else f"{v:.2f}")
+    click.echo(table(shown))

@@ -1,0 +1,243 @@
+"""The learned coder: fitting, saving, retraining on decisions, coding, the queue, the CLI."""
+
+from __future__ import annotations
+
+import csv
+import functools
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+from scipy import sparse
+from sqlalchemy import text
+
+from reltext.batch import run_coding
+from reltext.coders.learned import LearnedCoder
+from reltext.errors import NotFittedError
+from reltext.project import Project
+from reltext.training import LearnedTurnCoder, coder_name, load_model
+
+GOLD_ROOT = Path(__file__).resolve().parent.parent.parent / "shared"
+
+GOLD = GOLD_ROOT / "gold"
+TRANSCRIPTS = 4
+
+
+@pytest.fixture(scope="module")
+def small_gold(tmp_path_factory) -> tuple[Path, Path]:
+    """Turns and gold codes of the first few dev transcripts, as the contract's CSVs."""
+    folder = tmp_path_factory.mktemp("gold")
+    with open(GOLD / "dev-turns.csv", newline="", encoding="utf-8") as handle:
+        turns = list(csv.DictReader(handle))
+    keep = list(dict.fromkeys(row["transcript_id"] for row in turns))[:TRANSCRIPTS]
+    with open(GOLD / "dev-codes.csv", newline="", encoding="utf-8") as handle:
+        codes = [row for row in csv.DictReader(handle) if row["transcript_id"] in keep]
+    for name, rows in (("turns.csv", [r for r in turns if r["transcript_id"] in keep]),
+                       ("codes.csv", codes)):
+        with open(folder / name, "w", newline="", encoding="utf-8") as handle:
+            writer = csv.DictWriter(handle, fieldnames=list(rows[0]))
+            writer.writeheader()
+            writer.writerows(rows)
+    return folder / "turns.csv", folder / "codes.csv"
+
+
+@pytest.fixture
+def project(fresh_db, small_gold):
+    turns, _ = small_gold
+    project = Project(fresh_db)
+    project.ingest([turns])
+    yield project
+    project.close()
+
+
+def test_learned_coder_not_fitted_message():
+    with pytest.raises(NotFittedError, match="This LearnedCoder instance is not fitted yet"):
+        LearnedCoder().predict_proba(sparse.csr_matrix(np.zeros((1, 3))))
+
+
+def test_learned_coder_skips_rare_codes_and_never_splits_a_group():
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(60, 4))
+    common = (X[:, 0] > 0).astype(int)
+    rare = np.zeros(60, dtype=int)
+    rare[:3] = 1
+    groups = [f"t{i // 10}" for i in range(60)]
+    coder = LearnedCoder(random_state=0).fit(
+        sparse.csr_matrix(X), np.c_[common, rare], groups, codes=["common", "rare"])
+    assert coder.fitted_codes == ["common"]
+    assert "3 positive turn(s), fewer than 5" in coder.skipped_["rare"]
+    assert coder.cv_scores_["common"]["kappa"] > 0.6
+    assert np.isnan(coder.predict_proba(sparse.csr_matrix(X))[:, 1]).all()
+
+
+def test_train_saves_model_manifest_and_row_and_keeps_older(project, small_gold):
+    _, codes = small_gold
+    first = project.train(gold=codes, embedding="tfidf")
+    manifest = first.manifest
+    assert manifest["training"]["coders"] == ["human:gold"]
+    assert manifest["training"]["transcripts"] == TRANSCRIPTS
+    assert manifest["features"]["embedding"] == "tfidf"
+    assert manifest["features"]["rules"] == "rules:relational@1.0"
+    assert "scikit-learn" in manifest["libraries"]
+    assert sum(manifest["training"]["seed_examples"].values()) > 14
+    for code, reason in manifest["fallback_to_rules"].items():
+        assert manifest["training"]["positives"][code] < 5, reason
+    folder = project.path.parent / (project.path.name + ".models") / "learned" / first.model_id
+    assert (folder / "model.joblib").exists()
+    assert json.loads((folder / "manifest.json").read_text())["model_id"] == first.model_id
+    second = project.train(embedding="tfidf")
+    assert second.model_id != first.model_id
+    assert (folder / "model.joblib").exists()
+    assert list(project.models()["model_id"]) == [first.model_id, second.model_id]
+    assert load_model(project.store).model_id == second.model_id
+
+
+def _reject(project: Project, coding_pk: int) -> str:
+    with project.store.write() as conn:
+        conn.execute(text(
+            "INSERT INTO decisions (decision_id, coding_pk, reviewer, verdict, code, start_char, "
+            "end_char, previous, decided_at) VALUES ('d-reject-1', :pk, 'alice', 'reject', "
+            "NULL, 0, 1, '{}', '2026-01-01T00:00:00+00:00')"), {"pk": coding_pk})
+    return "d-reject-1"
+
+
+def test_a_rejected_auto_code_changes_the_next_training(project, small_gold):
+    _, codes = small_gold
+    before = project.train(gold=codes, embedding="tfidf")
+    code = max(before.manifest["training"]["positives"],
+               key=before.manifest["training"]["positives"].get)
+    gold = project.turn_codes("human:gold")
+    turn_keys = project.store.turn_keys(project.store.engine.connect())
+    target = next(key for key, found in sorted(gold.items()) if code in found)
+    turn_pk = turn_keys[target][0]
+    with project.store.write() as conn:
+        project.store.add_codings(conn, [{"turn_pk": turn_pk, "code": code, "start_char": 0,
+                                          "end_char": 1, "coder": "rules:relational@1.0",
+                                          "origin": "rule", "evidence": "test"}])
+        coding_pk = conn.execute(text("SELECT MAX(pk) FROM codings")).scalar_one()
+    decision_id = _reject(project, coding_pk)
+    after = project.train(embedding="tfidf")
+    assert after.manifest["training"]["decision_ids"] == [decision_id]
+    assert (after.manifest["training"]["positives"][code]
+            == before.manifest["training"]["positives"][code] - 1)
+    assert after.manifest["training"]["negatives"][code] \
+        == before.manifest["training"]["negatives"][code] + 1
+
+
+def test_learned_and_auto_coders_code_turns_with_confidence_and_evidence(project, small_gold):
+    _, codes = small_gold
+    model = project.train(gold=codes, embedding="tfidf")
+    for combine in (False, True):
+        name = coder_name(model.model_id, combine=combine)
+        factory = functools.partial(LearnedTurnCoder, str(project.path), combine=combine)
+        progress = list(run_coding(project.store, factory, coder_id=name))
+        assert progress[-1].turns_done == progress[-1].turns_total
+        frame = project.codings(name)
+        assert len(frame) > 0
+        learned = frame[frame["origin"] == "classifier"]
+        assert learned["confidence"].between(0, 1).all()
+        assert learned["evidence"].str.startswith("like ").all()
+    assert set(project.codings()["coder"]) >= {"human:gold", f"learned:{model.model_id}",
+                                               f"auto:{model.model_id}"}
+
+
+def test_cross_validation_scores_three_coders_on_unseen_transcripts(project, small_gold):
+    _, codes = small_gold
+    project.import_codings(codes, coder="human:gold")
+    report = project.cross_validate(embedding="tfidf", n_splits=2)
+    assert report["transcripts"] == TRANSCRIPTS and report["folds"] == 2
+    assert set(report["macro"]) == {"rules", "learned", "auto"}
+    assert -1 <= report["macro"]["auto"]["kappa"] <= 1
+    assert report["codes"]["agency"]["support"] > 0
+
+
+def test_queue_lists_disagreements_first_then_uncertain_turns(project, small_gold, tmp_path):
+    _, codes = small_gold
+    rows = list(csv.DictReader(open(codes, newline="", encoding="utf-8")))
+    # One transcript is left uncoded, for the model to be unsure about.
+    coded = [r for r in rows if r["transcript_id"] != rows[-1]["transcript_id"]]
+    changed = next(r for r in coded if "agency" in r["codes"].split(";"))
+    for coder, chosen in (("human:gold", coded), ("human:sam", [{**changed, "codes": ""}])):
+        path = tmp_path / f"{coder[6:]}.csv"
+        with open(path, "w", newline="", encoding="utf-8") as handle:
+            writer = csv.DictWriter(handle, fieldnames=["transcript_id", "turn_id", "codes"])
+            writer.writeheader()
+            writer.writerows(chosen)
+        project.import_codings(path, coder=coder)
+    project.train(embedding="tfidf")
+    queue = project.review_queue(n=5, code="agency")
+    assert len(queue) == 5
+    assert list(queue.loc[0, ["transcript_id", "turn_id"]]) == [changed["transcript_id"],
+                                                               changed["turn_id"]]
+    assert queue.loc[0, "reason"].startswith("coders disagree")
+    assert queue["score"].is_monotonic_decreasing
+    assert (queue["code"] == "agency").all()
+
+
+def test_cli_train_models_queue(run_cli, small_gold):
+    turns, codes = small_gold
+    assert run_cli("ingest", str(turns)).exit_code == 0
+    result = run_cli("models")
+    assert "No models yet" in result.output
+    result = run_cli("train", "--gold", str(codes), "--embedding", "tfidf")
+    assert result.exit_code == 0, result.output
+    assert "Trained model" in result.output and "agency" in result.output
+    result = run_cli("models")
+    assert result.exit_code == 0 and "tfidf" in result.output
+    model_id = result.output.splitlines()[2].split()[0]
+    result = run_cli("code", "--coder", "auto")
+    assert result.exit_code == 0, result.output
+    result = run_cli("code", "--coder", "learned")
+    assert result.exit_code == 0, result.output
+    result = run_cli("coders")
+    assert f"auto:{model_id}" in result.output and f"learned:{model_id}" in result.output
+    report = Path(codes).with_name("report.json")
+    result = run_cli("evaluate", "--gold", str(codes), "--coder", f"learned:{model_id}",
+                     "--json", str(report))
+    assert result.exit_code == 0, result.output
+    assert json.loads(report.read_text())["coder"] == f"learned:{model_id}"
+    result = run_cli("queue", "--n", "3")
+    assert result.exit_code == 0 and "Nothing to review" in result.output
+    result = run_cli("queue", "--code", "nonsense")
+    assert result.exit_code == 1
+    assert result.output.startswith("Error: unknown code 'nonsense'.")
+
+
+def test_cli_train_without_codings_is_one_error_line(run_cli, small_gold):
+    turns, _ = small_gold
+    run_cli("ingest", str(turns))
+    result = run_cli("train", "--embedding", "tfidf")
+    assert result.exit_code == 1
+    assert result.output.startswith("Error: there are no human codings or review decisions")
+    result = run_cli("train", "--coder-from", "human:nobody", "--embedding", "tfidf")
+    assert result.exit_code == 1 and "no human coder 'human:nobody'" in result.output
+
+
+def test_features_similarity_takes_the_best_sentence_and_never_a_seed_itself():
+    from reltext.coders.features import TurnExamples, TurnFeaturizer
+
+    axes = np.eye(3, dtype=np.float32)
+    prototypes = axes[[0, 1]]                      # one example of "a", one of "b"
+    turns = TurnExamples(
+        texts=["x", "y"], previous_texts=["", ""], roles=["client", ""],
+        rule_keys=[frozenset({"code:a"}), frozenset()],
+        embeddings=axes[[2, 0]], previous_embeddings=np.zeros((2, 3), np.float32),
+        sentence_embeddings=[axes[[2, 1]], axes[[2]]],
+    )
+    seeds = TurnExamples(
+        texts=["seed a", "seed b"], previous_texts=["", ""], roles=["", ""],
+        rule_keys=[frozenset(), frozenset()], embeddings=prototypes,
+        previous_embeddings=np.zeros((2, 3), np.float32),
+        sentence_embeddings=[prototypes[[0]], prototypes[[1]]], seed_rows=[0, 1],
+    )
+    everything = TurnExamples.concat([turns, seeds])
+    featurizer = TurnFeaturizer().fit(everything, prototypes=prototypes,
+                                      prototype_codes=["a", "b"])
+    similarity = featurizer.similarities(everything).toarray()
+    # The first turn's second sentence is the "b" example; the second turn matches nothing.
+    np.testing.assert_allclose(similarity[:2], [[0, 1], [0, 0]])
+    # A seed is not compared with itself, so its own code scores 0 here.
+    np.testing.assert_allclose(similarity[2:], [[0, 0], [0, 0]])
+    matrix = featurizer.transform(everything)
+    assert matrix.shape == (4, 3 + 3 + 2 + 1 + 1)
