@@ -24,11 +24,9 @@ from dataclasses import dataclass
 from typing import Any
 from uuid import NAMESPACE_URL, uuid4, uuid5
 
-import krippendorff
-import numpy as np
 import pandas as pd
-from sklearn.metrics import cohen_kappa_score
 
+from .agreement import cohen_kappa, krippendorff_alpha_nominal
 from .errors import ReltextError
 from .model import Origin, ReviewStatus, Verdict
 from .store import Store
@@ -372,23 +370,6 @@ def _rater_view(store: Store, rater: Rater, units: set[int] | None) -> tuple[set
         return coded, store.turn_codes(conn, rater.name, sorted(coded))
 
 
-def _cohen_kappa(first: list[int], second: list[int]) -> float:
-    """Cohen's kappa; nan when undefined (fewer than two units, or one value throughout)."""
-    if len(first) < 2 or len(set(first) | set(second)) < 2:
-        return math.nan
-    if len(set(first)) == 1 and len(set(second)) == 1:
-        return math.nan
-    return float(cohen_kappa_score(first, second))
-
-
-def _krippendorff_alpha(first: list[int], second: list[int]) -> float:
-    """Krippendorff's nominal alpha for two raters; nan when undefined."""
-    if len(first) < 2 or len(set(first) | set(second)) < 2:
-        return math.nan
-    return float(krippendorff.alpha(reliability_data=np.array([first, second], dtype=float),
-                                    level_of_measurement="nominal"))
-
-
 @dataclass(frozen=True, slots=True)
 class PairAgreement:
     """Per-code agreement between two raters over the turns both coded."""
@@ -410,7 +391,8 @@ class PairAgreement:
                 "code": code, "turns": len(self.units), "both": both,
                 "first_only": sum(a) - both, "second_only": sum(b) - both,
                 "neither": len(self.units) - sum(a) - sum(b) + both,
-                "kappa": _cohen_kappa(a, b), "alpha": _krippendorff_alpha(a, b),
+                "kappa": cohen_kappa(a, b),
+                "alpha": krippendorff_alpha_nominal(zip(a, b, strict=True)),
             })
         return rows
 
