@@ -69,6 +69,8 @@ def code_project(
     pipeline: str = DEFAULT_PIPELINE,
     workers: int = 1,
     batch_size: int = 500,
+    engine: str = "local",
+    scheduler: str | None = None,
 ) -> Iterator[BatchProgress]:
     """Code every turn the codebook's coder has not coded yet, yielding after each batch.
 
@@ -80,8 +82,10 @@ def code_project(
             model has been trained, then the newest model combined with the rules, coder
             ``auto:<model_id>``).
         pipeline: The spaCy pipeline the rules coder uses.
-        workers: Processes coding in parallel.
+        workers: Processes coding in parallel (or workers of a local Dask cluster).
         batch_size: Turns per batch and per transaction.
+        engine: ``local`` (this machine's processes) or ``dask`` (a Dask cluster).
+        scheduler: The Dask scheduler's address; a local cluster when None.
 
     Raises:
         ReltextError: an unknown coder, or ``learned`` before one was trained.
@@ -113,7 +117,7 @@ def code_project(
         "pipeline": {"name": pipeline, "version": _package_version(pipeline),
                      "spacy": spacy.__version__, "excluded": list(UNUSED_COMPONENTS)},
         "reltext": __version__,
-        "parameters": {"workers": workers, "batch_size": batch_size},
+        "parameters": {"workers": workers, "batch_size": batch_size, "engine": engine},
     }
     if coder in ("learned", "auto") and models:
         # The newest model codes; "auto" combines it with the rules code by code.
@@ -124,11 +128,13 @@ def code_project(
                                     codebook=str(Path(codebook.path).resolve()))
         manifest = {**manifest, "coder_kind": coder, "model_id": model_id}
         yield from run_coding(store, factory, coder_id=coder_name(model_id, combine=combine),
-                              manifest=manifest, batch_size=batch_size, workers=workers)
+                              manifest=manifest, batch_size=batch_size, workers=workers,
+                              engine=engine, scheduler=scheduler)
         return
     factory = RulesCoderFactory(str(Path(codebook.path).resolve()), pipeline)
     yield from run_coding(store, factory, coder_id=codebook.coder_id, manifest=manifest,
-                          batch_size=batch_size, workers=workers)
+                          batch_size=batch_size, workers=workers, engine=engine,
+                          scheduler=scheduler)
 
 
 def _package_version(name: str) -> str | None:

@@ -20,6 +20,7 @@ import pandas as pd
 from . import training
 from .active_learning import review_queue
 from .effective import check_coder, coded_turns, effective_codings
+from .batch import BatchProgress
 from .export import codings_frame, transcripts_frame, turns_frame
 from .gold import import_codings
 from .ingest import IngestResult, find_files, ingest_files
@@ -198,6 +199,51 @@ class Project:
         """The turns whose review would teach the learned coder most (see
         :func:`reltext.active_learning.review_queue`)."""
         return review_queue(self.store, n=n, code=code, model_id=model_id)
+
+    # -- coding -------------------------------------------------------------------------
+
+    def iter_code(
+        self,
+        *,
+        codebook: str | os.PathLike[str] | None = None,
+        coder: str = "auto",
+        workers: int = 1,
+        batch_size: int = 500,
+        engine: str = "local",
+        scheduler: str | None = None,
+        pipeline: str | None = None,
+    ) -> Iterator[BatchProgress]:
+        """Code every turn this coder and codebook version has not coded, batch by batch.
+
+        Yields a :class:`~reltext.batch.BatchProgress` after each batch is committed; see
+        :func:`reltext.coding.code_project` for the arguments.
+        """
+        from .coding import code_project
+        from .nlp import DEFAULT_PIPELINE
+
+        return code_project(self.store, codebook_path=codebook, coder=coder,
+                            pipeline=pipeline or DEFAULT_PIPELINE, workers=workers,
+                            batch_size=batch_size, engine=engine, scheduler=scheduler)
+
+    def code(self, **options: Any) -> BatchProgress | None:
+        """Code the project (see :meth:`iter_code`); the last progress, None if nothing to do."""
+        last = None
+        for last in self.iter_code(**options):
+            pass
+        return last
+
+    def evaluate(self, gold: str | os.PathLike[str], *, coder: str | None = None
+                 ) -> dict[str, Any]:
+        """Per-code and macro precision, recall, F1 and Cohen's kappa of a coder against gold."""
+        from .coding import evaluate_coder
+
+        return evaluate_coder(self.store, gold, coder=coder)
+
+    def agreement(self, first: str, second: str) -> dict[str, Any]:
+        """Cohen's kappa and Krippendorff's alpha per code between two coders."""
+        from .coding import coder_agreement
+
+        return coder_agreement(self.store, first, second)
 
     def import_codings(self, path, *, coder: str, known_codes=None) -> dict[str, int]:
         """Add a human coder's codings from a contract codings CSV (see :mod:`reltext.gold`)."""

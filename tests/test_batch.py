@@ -18,6 +18,7 @@ from reltext.batch import run_coding
 
 sys.path.insert(0, str(Path(__file__).parent))
 from batch_coders import make_coder  # noqa: E402
+from conftest import ROOT  # noqa: E402
 
 CODER = "rules:keywords@1"
 
@@ -54,15 +55,23 @@ def test_batch_codes_every_turn_once_and_only_new_turns_later(fresh_db, tmp_path
 
 
 @pytest.mark.slow
-def test_batch_process_pool_and_dask_agree_with_local(fresh_db, tmp_path):
-    local = make_project(fresh_db, tmp_path)
-    list(run_coding(local.store, make_coder, coder_id=CODER, batch_size=40))
-    pooled = make_project(tmp_path / "pool.db", tmp_path)
-    list(run_coding(pooled.store, make_coder, coder_id=CODER, batch_size=40, workers=2))
-    dasked = make_project(tmp_path / "dask.db", tmp_path)
-    list(run_coding(dasked.store, make_coder, coder_id=CODER, batch_size=40, workers=2,
-                    engine="dask"))
-    assert codings_by_turn(local) == codings_by_turn(pooled) == codings_by_turn(dasked)
+def test_batch_process_pool_and_dask_agree_with_local(tmp_path):
+    from reltext.codebook import DEFAULT_CODEBOOK
+    from reltext.coding import RulesCoderFactory
+
+    factory = RulesCoderFactory(str(DEFAULT_CODEBOOK))
+    interviews = ROOT / "corpora" / "interviews"
+    found = {}
+    for name, options in [("local", {}), ("pool", {"workers": 2}),
+                          ("dask", {"workers": 2, "engine": "dask"})]:
+        project = Project(tmp_path / f"{name}.db")
+        project.ingest([interviews])
+        list(run_coding(project.store, factory, coder_id="rules:test", batch_size=40, **options))
+        frame = project.codings("rules:test")
+        found[name] = sorted(zip(frame.transcript_id, frame.turn_id, frame.code,
+                                 frame.start_char, frame.end_char, frame.evidence))
+    assert len(found["local"]) > 50
+    assert found["local"] == found["pool"] == found["dask"]
 
 
 def test_batch_killed_run_resumes_exactly(fresh_db, tmp_path):

@@ -96,3 +96,10 @@ def test_rules_offsets_are_within_the_turn(rules_coder, words, role):
     for match in rules_coder.code([TurnInput("t", text, role)]):
         assert 0 <= match.start_char < match.end_char <= len(text)
         assert text[match.start_char:match.end_char].strip()
+
+
+def test_rules_verbless_turns_are_coded_and_end(rules_coder):
+    # A fragment whose root is a noun: the hypothetical and negation checks walk the parse
+    # up to a verb and must stop at the root.
+    assert "connection" in codes_of(rules_coder, "Real support from my family, honestly.")
+    assert codes_of(rules_coder, "No support. None at all.") <= {"isolation", "connection"}

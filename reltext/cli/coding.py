@@ -8,8 +8,9 @@ from pathlib import Path
 import click
 
 from ..agreement import json_safe
+from ..batch import ENGINES
 from ..codebook import codebook_from_qdc, codebook_to_qdc, codebook_to_yaml, load_codebook
-from ..coding import CODERS, code_project, coder_agreement, evaluate_coder
+from ..coding import CODERS
 from ..nlp import DEFAULT_PIPELINE
 from . import CONTEXT_SETTINGS, ReltextGroup, db_option, main, open_project
 
@@ -27,10 +28,15 @@ from . import CONTEXT_SETTINGS, ReltextGroup, db_option, main, open_project
               help="Processes coding in parallel.")
 @click.option("--batch-size", type=int, default=500, show_default=True,
               help="Turns per batch and per transaction.")
+@click.option("--engine", type=click.Choice(ENGINES), default="local", show_default=True,
+              help="local: processes on this machine; dask: a dask.distributed cluster.")
+@click.option("--scheduler", default=None, metavar="ADDRESS",
+              help="Dask scheduler address, e.g. tcp://10.0.0.5:8786 (default: a local "
+                   "cluster of --workers processes).")
 @click.option("--silent", is_flag=True, help="No progress bar.")
 @db_option
 def code(codebook_path: str | None, coder: str, pipeline: str, workers: int, batch_size: int,
-         silent: bool, db: str | None) -> None:
+         engine: str, scheduler: str | None, silent: bool, db: str | None) -> None:
     """Code every turn not yet coded by this coder and codebook version.
 
     Running it again codes only new turns; a new codebook version codes all turns again,
@@ -40,10 +46,13 @@ def code(codebook_path: str | None, coder: str, pipeline: str, workers: int, bat
     Example:
         reltext code
         reltext code --codebook codebooks/relational.yaml --coder rules
+        reltext code --workers 2
+        reltext code --engine dask --scheduler tcp://scheduler:8786
     """
     project = open_project(db)
-    progress = code_project(project.store, codebook_path=codebook_path, coder=coder,
-                            pipeline=pipeline, workers=workers, batch_size=batch_size)
+    progress = project.iter_code(codebook=codebook_path, coder=coder, pipeline=pipeline,
+                                 workers=workers, batch_size=batch_size, engine=engine,
+                                 scheduler=scheduler)
     first = next(progress, None)
     if first is None:
         click.echo("Nothing to code: every turn is coded by this coder and codebook version.")
@@ -53,13 +62,20 @@ def code(codebook_path: str | None, coder: str, pipeline: str, workers: int, bat
         for last in progress:
             pass
     else:
-        with click.progressbar(length=first.turns_total, label="Coding turns") as bar:
-            bar.update(first.turns_done)
+        with click.progressbar(length=first.turns_total, label="Coding turns", show_pos=True,
+                               item_show_func=_rate) as bar:
+            bar.update(first.turns_done, first)
             for step in progress:
-                bar.update(step.turns_done - last.turns_done)
+                bar.update(step.turns_done - last.turns_done, step)
                 last = step
     click.echo(f"Coded {last.turns_done} turns ({last.words} words) with {last.codings} "
                f"codings in {last.seconds:.1f} s; run {last.run_id}.")
+
+
+def _rate(step) -> str | None:
+    if step is None or not step.seconds:
+        return None
+    return f"{step.words / step.seconds:,.0f} words/s"
 
 
 @main.command("evaluate", context_settings=CONTEXT_SETTINGS)
@@ -86,7 +102,7 @@ def evaluate_command(gold: str, coder: str | None, json_out: str | None, db: str
     project = open_project(db, create=False)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        result = evaluate_coder(project.store, gold, coder=coder)
+        result = project.evaluate(gold, coder=coder)
     click.echo(f"{result['coder']} on {result['units']} gold turns")
     click.echo(_figures(result["codes"], ("support", "predicted", "precision", "recall", "f1",
                                           "kappa"), result["macro"]))
@@ -117,7 +133,7 @@ def agreement_command(coders: tuple[str, ...], json_out: str | None, db: str | N
     project = open_project(db, create=False)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        result = coder_agreement(project.store, coders[0], coders[1])
+        result = project.agreement(coders[0], coders[1])
     click.echo(f"{coders[0]} vs {coders[1]} on {result['units']} turns both coded")
     rows = {code: {"n_" + ("a" if k == "first" else "b") if k in ("first", "second") else k: v
                    for k, v in row.items()} for code, row in result["codes"].items()}

@@ -61,8 +61,8 @@ class RulesCoder:
     Example:
         >>> coder = RulesCoder(load_codebook("codebooks/relational.yaml"))
         >>> for match in coder.code([TurnInput("t1", "She let me decide.", "client")]):
-        ...     print(match.code, match.evidence)
-        empowerment empowerment/phrase/7: 'let me decide'
+        ...     print(match.code, match.start_char, match.end_char)
+        empowerment 4 17
 
     Args:
         codebook: The codebook whose codes to find.
@@ -177,18 +177,20 @@ class RulesCoder:
         found = [(match_id, start, end) for match_id, start, end in self._phrases(doc)]
         found += list(self._patterns(doc))
         found = _drop_nested(found, self._hits)
-        seen: set[tuple[str, int, int]] = set()
-        for match_id, start, end in sorted(found, key=lambda m: (m[1], m[2])):
+        # One coding per stretch of text and code: the longest match first, and a match that
+        # overlaps one already given for the same code adds nothing.
+        given: dict[str, list[tuple[int, int]]] = {}
+        for match_id, start, end in sorted(found, key=lambda m: (m[1], -m[2])):
             hit = self._hits[match_id]
             span = doc[start:end]
             result = self._apply_context(hit, span, item.role, contexts)
             if result is None:
                 continue
             code_key, confidence, note = result
-            place = (code_key, span.start_char, span.end_char)
-            if place in seen:
+            spans = given.setdefault(code_key, [])
+            if any(start < e and s < end for s, e in spans):
                 continue
-            seen.add(place)
+            spans.append((start, end))
             evidence = f"{hit.rule.rule_id}{note}: '{span.text}'"
             yield CodeMatch(item.key, code_key, span.start_char, span.end_char,
                             round(confidence, 3), evidence)
@@ -279,11 +281,12 @@ def is_negated(span: Any) -> tuple[bool, bool]:
     if doc.has_annotation("DEP"):
         root = span.root
         heads = [root]
-        if root.pos_ not in ("VERB", "AUX") and root.head is not root:
+        # Token objects are made afresh on each access: compare positions, not identity.
+        if root.pos_ not in ("VERB", "AUX") and root.head.i != root.i:
             heads.append(root.head)
-            if root.head.pos_ not in ("VERB", "AUX") and root.head.head is not root.head:
+            if root.head.pos_ not in ("VERB", "AUX") and root.head.head.i != root.head.i:
                 heads.append(root.head.head)
-        if root.dep_ == "xcomp" and root.head is not root:
+        if root.dep_ == "xcomp" and root.head.i != root.i:
             heads.append(root.head)
         for head in heads:
             for child in head.children:
@@ -309,7 +312,7 @@ def is_hypothetical(span: Any) -> bool:
     """
     if span.doc.has_annotation("DEP"):
         verb = span.root
-        while verb.pos_ not in ("VERB", "AUX") and verb.head is not verb:
+        while verb.pos_ not in ("VERB", "AUX") and verb.head.i != verb.i:
             verb = verb.head
         for child in verb.children:
             if child.dep_ == "advcl" and any(
