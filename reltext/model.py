@@ -72,11 +72,29 @@ class Origin(StrEnum):
 
 
 class Verdict(StrEnum):
-    """A reviewer's decision on a coding."""
+    """A reviewer's decision on a coding.
+
+    ``accept``, ``reject`` and ``correct`` (a new code and/or span) judge a coding; a code a
+    reviewer adds is a new ``human:<reviewer>`` coding with an ``accept``. ``memo`` attaches a
+    note and leaves the coding's state as it was; ``undo`` takes back the reviewer's last
+    decision still standing and restores the state recorded before it.
+    """
 
     ACCEPT = "accept"
     REJECT = "reject"
     CORRECT = "correct"
+    MEMO = "memo"
+    UNDO = "undo"
+
+
+class ReviewStatus(StrEnum):
+    """The state a reviewer's decisions leave a coding in (``absent``: an added code undone)."""
+
+    PENDING = "pending"
+    ACCEPTED = "accepted"
+    REJECTED = "rejected"
+    CORRECTED = "corrected"
+    ABSENT = "absent"
 
 
 @dataclass(frozen=True, slots=True)

@@ -497,114 +497,454 @@ class Store:
         )
         return [dict(row) for row in rows.mappings()]
 
-    def human_coders(self, conn: Connection) -> list[str]:
-        """The ``human:NAME`` coders that have coded turns, in name order."""
-        return list(conn.execute(text(
-            "SELECT DISTINCT coder FROM coded_turns WHERE coder LIKE 'human:%' ORDER BY coder"
-        )).scalars())
+    # -- review --------------------------------------------------------------------------
 
-    def coded_turn_pks(self, conn: Connection, coder: str) -> dict[int, set[str]]:
-        """``turn_pk -> codes`` over every current turn ``coder`` has coded (empty: none apply)."""
-        result: dict[int, set[str]] = {}
+    def codes_in_use(self, conn: Connection) -> list[str]:
+        """Every code some coding or decision uses, alphabetically."""
+        return list(
+            conn.execute(
+                text("SELECT DISTINCT code FROM codings UNION SELECT code FROM decisions "
+                     "WHERE code IS NOT NULL ORDER BY 1")
+            ).scalars()
+        )
+
+    def coder_confidences(self, conn: Connection, coder: str) -> list[tuple[str, float]]:
+        """``(coding_id, confidence)`` of one coder's codings that have a confidence."""
+        rows = conn.execute(
+            text("SELECT coding_id, confidence FROM codings WHERE coder = :coder "
+                 "AND confidence IS NOT NULL"),
+            {"coder": coder},
+        )
+        return [(row[0], row[1]) for row in rows]
+
+    def all_decisions(self, conn: Connection, *, reviewer: str | None = None) -> list[dict]:
+        """Every decision (one reviewer's, if given) with its coding and turn ids, in order."""
+        only = "WHERE d.reviewer = :reviewer" if reviewer is not None else ""
         rows = conn.execute(
             text(
-                "SELECT k.turn_pk, c.code FROM coded_turns k "
-                "JOIN turns u ON u.pk = k.turn_pk JOIN transcripts t ON t.pk = u.transcript_pk "
-                "LEFT JOIN codings c ON c.turn_pk = k.turn_pk AND c.coder = k.coder "
-                "WHERE k.coder = :coder AND t.is_current = 1"
+                f"SELECT {_DECISION_COLUMNS}, t.transcript_id, u.turn_id, c.coder "
+                "FROM decisions d JOIN codings c ON c.pk = d.coding_pk "
+                "JOIN turns u ON u.pk = c.turn_pk JOIN transcripts t ON t.pk = u.transcript_pk "
+                f"{only} ORDER BY d.pk"
+            ),
+            {"reviewer": reviewer} if reviewer is not None else {},
+        ).mappings()
+        return [_decision(row) for row in rows]
+
+    def transcript_ids(self, conn: Connection) -> list[str]:
+        """The ids of the current transcripts, in order."""
+        return list(conn.execute(text(
+            "SELECT transcript_id FROM transcripts WHERE is_current = 1 ORDER BY transcript_id"
+        )).scalars())
+
+    def count_codings(self, conn: Connection) -> tuple[int, int]:
+        """``(codings, coders)`` on current turns."""
+        row = conn.execute(text(
+            "SELECT COUNT(*), COUNT(DISTINCT c.coder) FROM codings c JOIN turns u "
+            "ON u.pk = c.turn_pk JOIN transcripts t ON t.pk = u.transcript_pk "
+            "WHERE t.is_current = 1")).one()
+        return row[0], row[1]
+
+    def review_queue(
+        self, conn: Connection, reviewer: str, *, limit: int, offset: int = 0,
+        code: str | None = None, transcript_id: str | None = None,
+    ) -> list[dict[str, Any]]:
+        """Auto-codings still pending for ``reviewer``, least confident first (unknown first).
+
+        Over the whole corpus the codings are walked in confidence order (CROSS JOIN keeps
+        SQLite on the confidence index), so the next item costs a few index probes; one
+        transcript's codings are few enough to sort.
+        """
+        where, params = _queue_filters(reviewer, code=code, transcript_id=transcript_id)
+        join = "JOIN" if transcript_id is not None else "CROSS JOIN"
+        rows = conn.execute(
+            text(
+                f"SELECT {_REVIEW_COLUMNS} FROM codings c {join} turns u ON u.pk = c.turn_pk "
+                f"{join} transcripts t ON t.pk = u.transcript_pk "
+                f"WHERE {where} ORDER BY c.confidence, c.pk LIMIT :limit OFFSET :offset"
+            ),
+            {**params, "limit": limit, "offset": offset},
+        )
+        return [dict(row) for row in rows.mappings()]
+
+    def count_review_queue(
+        self, conn: Connection, reviewer: str, *, code: str | None = None,
+        transcript_id: str | None = None,
+    ) -> int:
+        """How many auto-codings are pending for ``reviewer``: all of them less those decided."""
+        where, params = ["c.origin != 'human'", "t.is_current = 1"], {"reviewer": reviewer}
+        if code is not None:
+            where.append("c.code = :code")
+            params["code"] = code
+        if transcript_id is not None:
+            where.append("t.transcript_id = :tid")
+            params["tid"] = transcript_id
+        joins = ("FROM codings c JOIN turns u ON u.pk = c.turn_pk "
+                 "JOIN transcripts t ON t.pk = u.transcript_pk")
+        if transcript_id is not None:
+            total = conn.execute(
+                text(f"SELECT COUNT(*) {joins} WHERE {' AND '.join(where)}"), params
+            ).scalar_one()
+        else:
+            # Every auto-coding, less the few on retired versions: no join per coding.
+            plain = " AND ".join(clause for clause in where if "t." not in clause)
+            total = conn.execute(
+                text(f"SELECT COUNT(*) FROM codings c WHERE {plain}"), params
+            ).scalar_one() - conn.execute(
+                text("SELECT COUNT(*) FROM transcripts t JOIN turns u ON u.transcript_pk = t.pk "
+                     f"JOIN codings c ON c.turn_pk = u.pk WHERE t.is_current = 0 AND {plain}"),
+                params,
+            ).scalar_one()
+        decided = conn.execute(
+            text(
+                f"SELECT COUNT(*) {joins} JOIN decisions d ON d.coding_pk = c.pk "
+                f"WHERE {' AND '.join(where)} AND d.reviewer = :reviewer "
+                "AND d.status != 'pending' AND d.pk = (SELECT MAX(e.pk) FROM decisions e "
+                "WHERE e.coding_pk = d.coding_pk AND e.reviewer = d.reviewer)"
+            ),
+            params,
+        ).scalar_one()
+        return total - decided
+
+    def pending_coding_ids(
+        self, conn: Connection, reviewer: str, *, code: str | None = None,
+        transcript_id: str | None = None,
+    ) -> list[tuple[str, float | None]]:
+        """``(coding_id, confidence)`` of every auto-coding pending for ``reviewer``."""
+        where, params = _queue_filters(reviewer, code=code, transcript_id=transcript_id)
+        rows = conn.execute(
+            text(
+                "SELECT c.coding_id, c.confidence FROM codings c JOIN turns u ON u.pk = c.turn_pk "
+                f"JOIN transcripts t ON t.pk = u.transcript_pk WHERE {where}"
+            ),
+            params,
+        )
+        return [(row[0], row[1]) for row in rows]
+
+    def codings_for_review(self, conn: Connection, coding_ids: Sequence[str]) -> list[dict[str, Any]]:
+        """Codings by id with their turn (text included), in the order of ``coding_ids``."""
+        found: dict[str, dict[str, Any]] = {}
+        for batch in chunked(coding_ids, 500):
+            names = ", ".join(f":c{i}" for i in range(len(batch)))
+            rows = conn.execute(
+                text(
+                    f"SELECT {_REVIEW_COLUMNS} FROM codings c JOIN turns u ON u.pk = c.turn_pk "
+                    f"JOIN transcripts t ON t.pk = u.transcript_pk WHERE c.coding_id IN ({names})"
+                ),
+                {f"c{i}": coding_id for i, coding_id in enumerate(batch)},
+            )
+            found.update((row["coding_id"], dict(row)) for row in rows.mappings())
+        return [found[coding_id] for coding_id in coding_ids if coding_id in found]
+
+    def latest_decision(
+        self, conn: Connection, coding_pk: int, reviewer: str
+    ) -> dict[str, Any] | None:
+        """The reviewer's latest decision on a coding, or None."""
+        row = conn.execute(
+            text(
+                f"SELECT {_DECISION_COLUMNS} FROM decisions d JOIN codings c ON c.pk = d.coding_pk "
+                "WHERE d.coding_pk = :pk AND d.reviewer = :reviewer ORDER BY d.pk DESC LIMIT 1"
+            ),
+            {"pk": coding_pk, "reviewer": reviewer},
+        ).mappings().one_or_none()
+        return _decision(row) if row else None
+
+    def decision(self, conn: Connection, decision_id: str) -> dict[str, Any] | None:
+        row = conn.execute(
+            text(
+                f"SELECT {_DECISION_COLUMNS} FROM decisions d JOIN codings c ON c.pk = d.coding_pk "
+                "WHERE d.decision_id = :id"
+            ),
+            {"id": decision_id},
+        ).mappings().one_or_none()
+        return _decision(row) if row else None
+
+    def add_decision(self, conn: Connection, decision: Mapping[str, Any]) -> bool:
+        """Append a decision; False when one with its ``decision_id`` is there already.
+
+        The id is made when the reviewer's form is drawn, so a form sent twice (a double
+        click, a retried request) records one decision.
+        """
+        inserted = conn.execute(
+            text(
+                "INSERT INTO decisions (decision_id, coding_pk, reviewer, verdict, code, "
+                "start_char, end_char, note, previous, decided_at, status, undoes) VALUES "
+                "(:decision_id, :coding_pk, :reviewer, :verdict, :code, :start_char, :end_char, "
+                ":note, :previous, :decided_at, :status, :undoes) "
+                "ON CONFLICT (decision_id) DO NOTHING"
+            ),
+            {"note": None, "undoes": None, "decided_at": now_iso(), **decision,
+             "previous": json.dumps(decision.get("previous"), sort_keys=True)},
+        ).rowcount
+        return inserted == 1
+
+    def add_coding(self, conn: Connection, coding: Mapping[str, Any]) -> int | None:
+        """Insert one coding (columns as :meth:`add_codings`); its pk, None if its id exists."""
+        return conn.execute(
+            text(
+                "INSERT INTO codings (coding_id, turn_pk, code, start_char, end_char, "
+                "confidence, coder, origin, evidence, run_pk, created_at) VALUES (:coding_id, "
+                ":turn_pk, :code, :start_char, :end_char, :confidence, :coder, :origin, "
+                ":evidence, :run_pk, :created_at) ON CONFLICT (coding_id) DO NOTHING RETURNING pk"
+            ),
+            {"confidence": None, "evidence": None, "run_pk": None, "created_at": now_iso(),
+             **coding},
+        ).scalar_one_or_none()
+
+    def last_standing_decision(self, conn: Connection, reviewer: str) -> dict[str, Any] | None:
+        """The reviewer's latest decision that is not an undo and has not been undone."""
+        row = conn.execute(
+            text(
+                f"SELECT {_DECISION_COLUMNS} FROM decisions d JOIN codings c ON c.pk = d.coding_pk "
+                "WHERE d.reviewer = :reviewer AND d.verdict != 'undo' AND NOT EXISTS (SELECT 1 "
+                "FROM decisions u WHERE u.undoes = d.decision_id) ORDER BY d.pk DESC LIMIT 1"
+            ),
+            {"reviewer": reviewer},
+        ).mappings().one_or_none()
+        return _decision(row) if row else None
+
+    def reviewers(self, conn: Connection) -> list[str]:
+        return list(
+            conn.execute(text("SELECT DISTINCT reviewer FROM decisions ORDER BY reviewer")).scalars()
+        )
+
+    def latest_states(
+        self, conn: Connection, coding_pks: Sequence[int], *, reviewer: str | None = None
+    ) -> list[dict[str, Any]]:
+        """Each reviewer's latest decision on these codings (one reviewer's, if given)."""
+        result: list[dict[str, Any]] = []
+        for batch in chunked(coding_pks, 500):
+            names = ", ".join(f":p{i}" for i in range(len(batch)))
+            params: dict[str, Any] = {f"p{i}": pk for i, pk in enumerate(batch)}
+            only = ""
+            if reviewer is not None:
+                only = "AND d.reviewer = :reviewer"
+                params["reviewer"] = reviewer
+            rows = conn.execute(
+                text(
+                    f"SELECT {_DECISION_COLUMNS} FROM decisions d "
+                    "JOIN codings c ON c.pk = d.coding_pk "
+                    f"WHERE d.coding_pk IN ({names}) {only} AND d.pk = (SELECT MAX(e.pk) "
+                    "FROM decisions e WHERE e.coding_pk = d.coding_pk AND e.reviewer = d.reviewer)"
+                ),
+                params,
+            ).mappings()
+            result.extend(_decision(row) for row in rows)
+        return result
+
+    def notes(
+        self, conn: Connection, coding_pks: Sequence[int], *, reviewer: str | None = None
+    ) -> list[dict[str, Any]]:
+        """The notes on these codings (one reviewer's, if given), oldest first."""
+        result: list[dict[str, Any]] = []
+        for batch in chunked(coding_pks, 500):
+            names = ", ".join(f":p{i}" for i in range(len(batch)))
+            params: dict[str, Any] = {f"p{i}": pk for i, pk in enumerate(batch)}
+            only = ""
+            if reviewer is not None:
+                only = "AND reviewer = :reviewer"
+                params["reviewer"] = reviewer
+            rows = conn.execute(
+                text(f"SELECT coding_pk, reviewer, note, decided_at FROM decisions "
+                     f"WHERE coding_pk IN ({names}) {only} AND note IS NOT NULL ORDER BY pk"),
+                params,
+            ).mappings()
+            result.extend(dict(row) for row in rows)
+        return result
+
+    def reviewer_states(self, conn: Connection, reviewer: str) -> list[dict[str, Any]]:
+        """The reviewer's latest decision on every coding they decided, with its turn and coder."""
+        rows = conn.execute(
+            text(
+                f"SELECT {_DECISION_COLUMNS}, c.turn_pk, c.coder AS coding_coder, c.origin, "
+                "c.code AS coding_code FROM decisions d CROSS JOIN codings c "
+                "ON c.pk = d.coding_pk CROSS JOIN turns u ON u.pk = c.turn_pk "
+                "CROSS JOIN transcripts t ON t.pk = u.transcript_pk "
+                "WHERE d.reviewer = :reviewer AND t.is_current = 1 AND d.pk = (SELECT MAX(e.pk) "
+                "FROM decisions e WHERE e.coding_pk = d.coding_pk AND e.reviewer = d.reviewer)"
+            ),
+            {"reviewer": reviewer},
+        ).mappings()
+        return [{**_decision(row), "turn_pk": row["turn_pk"], "coding_coder": row["coding_coder"],
+                 "origin": row["origin"], "coding_code": row["coding_code"]} for row in rows]
+
+    def auto_coders(self, conn: Connection) -> list[str]:
+        """Coders that are not people (rules, learned, topic), by name."""
+        # Distinct coders come off the (coder, code) index; one row each tells its origin.
+        names = conn.execute(text("SELECT DISTINCT coder FROM codings ORDER BY coder")).scalars()
+        return [name for name in list(names) if conn.execute(
+            text("SELECT origin FROM codings WHERE coder = :coder LIMIT 1"), {"coder": name}
+        ).scalar_one() != "human"]
+
+    def coding_version(self, conn: Connection) -> tuple[int, int]:
+        """The newest coding and decision keys: they change whenever either table does."""
+        row = conn.execute(text(
+            "SELECT (SELECT COALESCE(MAX(pk), 0) FROM codings), "
+            "(SELECT COALESCE(MAX(pk), 0) FROM decisions)")).one()
+        return row[0], row[1]
+
+    def turn_codes(
+        self, conn: Connection, coder: str, turn_pks: Sequence[int]
+    ) -> dict[int, set[str]]:
+        """``turn_pk -> codes`` that ``coder`` put on these turns (turns without codes absent)."""
+        result: dict[int, set[str]] = {}
+        # By turn first: a turn has few codings, a coder may have tens of thousands.
+        for turn_pk, code, who in self._codings_on(conn, turn_pks, "code, coder"):
+            if who == coder:
+                result.setdefault(turn_pk, set()).add(code)
+        return result
+
+    def _codings_on(self, conn: Connection, turn_pks: Sequence[int], columns: str) -> list:
+        rows = []
+        for batch in chunked(turn_pks, 500):
+            names = ", ".join(f":p{i}" for i in range(len(batch)))
+            rows.extend(conn.execute(
+                text(f"SELECT turn_pk, {columns} FROM codings WHERE turn_pk IN ({names})"),
+                {f"p{i}": pk for i, pk in enumerate(batch)},
+            ).all())
+        return rows
+
+    def turns_coded_by(
+        self, conn: Connection, coder: str, *, among: Sequence[int] | None = None
+    ) -> set[int]:
+        """Current turns ``coder`` has coded (recorded as coded, or carrying its codings).
+
+        With ``among``, only those of these turns (a few index probes each).
+        """
+        if among is not None:
+            found = {turn_pk for turn_pk, who in self._codings_on(conn, among, "coder")
+                     if who == coder}
+            for batch in chunked(among, 500):
+                names = ", ".join(f":p{i}" for i in range(len(batch)))
+                params = {f"p{i}": pk for i, pk in enumerate(batch)} | {"coder": coder}
+                found.update(conn.execute(text(
+                    f"SELECT turn_pk FROM coded_turns WHERE coder = :coder "
+                    f"AND turn_pk IN ({names})"), params).scalars())
+            return found
+        rows = conn.execute(
+            text(
+                "SELECT k.turn_pk FROM coded_turns k JOIN turns u ON u.pk = k.turn_pk "
+                "JOIN transcripts t ON t.pk = u.transcript_pk "
+                "WHERE k.coder = :coder AND t.is_current = 1 UNION "
+                "SELECT c.turn_pk FROM codings c JOIN turns u ON u.pk = c.turn_pk "
+                "JOIN transcripts t ON t.pk = u.transcript_pk "
+                "WHERE c.coder = :coder AND t.is_current = 1"
             ),
             {"coder": coder},
         )
-        for turn_pk, code in rows:
-            codes = result.setdefault(turn_pk, set())
-            if code is not None:
-                codes.add(code)
-        return result
+        return set(rows.scalars())
 
-    def codings_on(
-        self, conn: Connection, *, coder: str, turn_pks: Sequence[int]
-    ) -> tuple[set[int], list[dict[str, Any]]]:
-        """Which of ``turn_pks`` ``coder`` has coded, and its codings on them."""
-        coded: set[int] = set()
-        codings: list[dict[str, Any]] = []
-        for batch in chunked(sorted(set(turn_pks)), 500):
-            names = ", ".join(f":p{i}" for i in range(len(batch)))
-            params = {f"p{i}": pk for i, pk in enumerate(batch)} | {"coder": coder}
-            coded.update(conn.execute(text(
-                f"SELECT turn_pk FROM coded_turns WHERE coder = :coder AND turn_pk IN ({names})"
-            ), params).scalars())
-            codings.extend(dict(row) for row in conn.execute(text(
-                "SELECT turn_pk, code, start_char, end_char, confidence, evidence, origin "
-                f"FROM codings WHERE coder = :coder AND turn_pk IN ({names}) ORDER BY pk"
-            ), params).mappings())
-        return coded, codings
+    def imported_human_coders(self, conn: Connection) -> list[str]:
+        """People whose codings were imported whole-turn (``coded_turns`` rows), by name."""
+        return list(
+            conn.execute(
+                text("SELECT DISTINCT coder FROM coded_turns WHERE coder LIKE 'human:%' "
+                     "ORDER BY coder")
+            ).scalars()
+        )
 
-    def turns_by_pk(self, conn: Connection, turn_pks: Sequence[int]) -> dict[int, dict[str, Any]]:
-        """Turns with their transcript id and the text of the turn before (``""`` if first)."""
+    def turn_rows(self, conn: Connection, turn_pks: Sequence[int]) -> dict[int, dict[str, Any]]:
         result: dict[int, dict[str, Any]] = {}
-        for batch in chunked(sorted(set(turn_pks)), 500):
+        for batch in chunked(turn_pks, 500):
             names = ", ".join(f":p{i}" for i in range(len(batch)))
             rows = conn.execute(
                 text(
                     "SELECT u.pk AS turn_pk, t.transcript_id, u.turn_id, u.position, u.speaker, "
-                    "u.role, u.text, p.pk AS previous_pk, COALESCE(p.text, '') AS previous_text "
-                    "FROM turns u JOIN transcripts t ON t.pk = u.transcript_pk "
-                    "LEFT JOIN turns p ON p.transcript_pk = u.transcript_pk "
-                    "AND p.position = u.position - 1 "
+                    "u.role, u.text FROM turns u JOIN transcripts t ON t.pk = u.transcript_pk "
                     f"WHERE u.pk IN ({names})"
                 ),
                 {f"p{i}": pk for i, pk in enumerate(batch)},
             ).mappings()
-            result.update({row["turn_pk"]: dict(row) for row in rows})
+            result.update((row["turn_pk"], dict(row)) for row in rows)
         return result
 
-    # -- decisions ----------------------------------------------------------------------
+    def turn_pk(self, conn: Connection, transcript_id: str, turn_id: str) -> tuple[int, str] | None:
+        """``(turn_pk, text)`` of a turn of a current transcript, or None."""
+        row = conn.execute(
+            text(
+                "SELECT u.pk, u.text FROM turns u JOIN transcripts t ON t.pk = u.transcript_pk "
+                "WHERE t.transcript_id = :tid AND t.is_current = 1 AND u.turn_id = :turn"
+            ),
+            {"tid": transcript_id, "turn": turn_id},
+        ).one_or_none()
+        return (row[0], row[1]) if row else None
 
-    def training_decisions(self, conn: Connection) -> list[dict[str, Any]]:
-        """Each judged coding on a current turn with its latest verdict, in decision order.
-
-        Only ``accept``, ``reject`` and ``correct`` judge a coding; a memo is passed over.
-
-        Rows hold ``decision_id, verdict, decided_code`` (the code the reviewer settled on),
-        ``turn_pk, code`` (the coding's own code), ``coder`` and ``origin``.
-        """
+    def turn_page(
+        self, conn: Connection, transcript_id: str, *, offset: int, limit: int,
+        speaker: str | None = None,
+    ) -> list[dict[str, Any]]:
+        """One page of a current transcript's turns in order (one speaker's, if given)."""
+        only, params = "", {"tid": transcript_id, "limit": limit, "offset": offset}
+        if speaker is not None:
+            only = "AND u.speaker = :speaker"
+            params["speaker"] = speaker
         rows = conn.execute(
             text(
-                "SELECT d.decision_id, d.verdict, d.code AS decided_code, d.reviewer, "
-                "c.pk AS coding_pk, c.turn_pk, c.code, c.coder, c.origin "
-                "FROM decisions d JOIN codings c ON c.pk = d.coding_pk "
-                "JOIN turns u ON u.pk = c.turn_pk JOIN transcripts t ON t.pk = u.transcript_pk "
-                "WHERE t.is_current = 1 AND d.pk = (SELECT MAX(pk) FROM decisions "
-                "WHERE coding_pk = d.coding_pk AND verdict IN ('accept', 'reject', 'correct')) "
-                "ORDER BY d.pk"
-            )
-        )
-        return [dict(row) for row in rows.mappings()]
-
-    # -- models -------------------------------------------------------------------------
-
-    def add_model(
-        self, conn: Connection, *, model_id: str, kind: str, coder: str, path: str,
-        manifest: Mapping[str, Any], run_pk: int | None = None,
-    ) -> None:
-        conn.execute(
-            text(
-                "INSERT INTO models (model_id, kind, coder, path, run_pk, manifest, created_at) "
-                "VALUES (:id, :kind, :coder, :path, :run, :manifest, :at)"
+                "SELECT u.pk AS turn_pk, u.turn_id, u.position, u.speaker, u.role, u.text, "
+                "u.timestamp FROM turns u WHERE u.transcript_pk = (SELECT pk FROM transcripts "
+                f"WHERE transcript_id = :tid AND is_current = 1) {only} "
+                "ORDER BY u.position LIMIT :limit OFFSET :offset"
             ),
-            {"id": model_id, "kind": kind, "coder": coder, "path": path, "run": run_pk,
-             "manifest": to_json(manifest), "at": now_iso()},
-        )
+            params,
+        ).mappings()
+        return [dict(row) for row in rows]
 
-    def list_models(self, conn: Connection, *, kind: str | None = None) -> list[dict[str, Any]]:
-        """Models, oldest first, with their manifests."""
-        sql = "SELECT model_id, kind, coder, path, manifest, created_at FROM models"
-        params = {}
-        if kind:
-            sql += " WHERE kind = :kind"
-            params["kind"] = kind
-        rows = conn.execute(text(sql + " ORDER BY pk"), params).mappings()
-        return [{**row, "manifest": from_json(row["manifest"])} for row in rows]
+    def transcript_speakers(self, conn: Connection, transcript_id: str) -> dict[str, int]:
+        """``speaker -> turns`` of a current transcript, in order of first appearance."""
+        rows = conn.execute(
+            text(
+                "SELECT u.speaker, COUNT(*), MIN(u.position) AS first FROM turns u "
+                "WHERE u.transcript_pk = (SELECT pk FROM transcripts WHERE transcript_id = :tid "
+                "AND is_current = 1) GROUP BY u.speaker ORDER BY first"
+            ),
+            {"tid": transcript_id},
+        )
+        return {row[0]: row[1] for row in rows}
+
+    def codings_on_turns(self, conn: Connection, turn_pks: Sequence[int]) -> list[dict[str, Any]]:
+        """Every coding on these turns, by turn and offset."""
+        result: list[dict[str, Any]] = []
+        for batch in chunked(turn_pks, 500):
+            names = ", ".join(f":p{i}" for i in range(len(batch)))
+            rows = conn.execute(
+                text(
+                    "SELECT c.pk AS coding_pk, c.coding_id, c.turn_pk, c.code, c.start_char, "
+                    "c.end_char, c.confidence, c.coder, c.origin, c.evidence FROM codings c "
+                    f"WHERE c.turn_pk IN ({names}) ORDER BY c.turn_pk, c.start_char, c.pk"
+                ),
+                {f"p{i}": pk for i, pk in enumerate(batch)},
+            ).mappings()
+            result.extend(dict(row) for row in rows)
+        return result
+
+    def corpus_overview(self, conn: Connection, *, reviewer: str | None) -> list[dict[str, Any]]:
+        """Per current transcript: metadata, turns, auto-codings, and those reviewed.
+
+        ``reviewed`` counts auto-codings whose latest decision (by ``reviewer``, or by anyone
+        when None) leaves them decided rather than pending.
+        """
+        only = "AND d.reviewer = :reviewer" if reviewer is not None else ""
+        rows = conn.execute(
+            text(
+                "SELECT t.pk, t.transcript_id, t.meta, (SELECT COUNT(*) FROM turns u "
+                "WHERE u.transcript_pk = t.pk) AS turns FROM transcripts t "
+                "WHERE t.is_current = 1 ORDER BY t.transcript_id"
+            )
+        ).mappings().all()
+        codings = dict(conn.execute(text(
+            "SELECT u.transcript_pk, COUNT(*) FROM codings c JOIN turns u ON u.pk = c.turn_pk "
+            "WHERE c.origin != 'human' GROUP BY u.transcript_pk")).all())
+        # Few codings are decided: start from the decisions, not from every coding.
+        reviewed = dict(conn.execute(text(
+            "SELECT u.transcript_pk, COUNT(DISTINCT d.coding_pk) FROM decisions d "
+            "CROSS JOIN codings c ON c.pk = d.coding_pk CROSS JOIN turns u ON u.pk = c.turn_pk "
+            f"WHERE c.origin != 'human' {only} AND d.status NOT IN ('pending', 'absent') "
+            "AND d.pk = (SELECT MAX(e.pk) FROM decisions e WHERE e.coding_pk = d.coding_pk "
+            "AND e.reviewer = d.reviewer) GROUP BY u.transcript_pk"),
+            {"reviewer": reviewer} if reviewer is not None else {}).all())
+        return [{"transcript_id": row["transcript_id"], "meta": from_json(row["meta"]),
+                 "turns": row["turns"], "codings": codings.get(row["pk"], 0),
+                 "reviewed": reviewed.get(row["pk"], 0)} for row in rows]
     # -- codebooks and decisions ----------------------------------------------------------
 
     def add_codebook(
@@ -650,11 +990,19 @@ class Store:
         return [dict(row) for row in rows.mappings()]
 
     def latest_decisions(self, conn: Connection) -> dict[int, dict[str, Any]]:
-        """``coding_pk -> its latest decision`` (decisions are appended, never updated)."""
+        """``coding_pk -> its latest decision`` (decisions are appended, never updated).
+
+        A memo leaves the state as it was, so it is passed over; an undo is reported by the
+        verdict of the state it restores (``undo`` when that is pending or absent).
+        """
         rows = conn.execute(
-            text("SELECT d.coding_pk, d.decision_id, d.reviewer, d.verdict, d.code, d.start_char, "
+            text("SELECT d.coding_pk, d.decision_id, d.reviewer, CASE WHEN d.verdict = 'undo' "
+                 "THEN CASE d.status WHEN 'accepted' THEN 'accept' WHEN 'corrected' THEN "
+                 "'correct' WHEN 'rejected' THEN 'reject' ELSE 'undo' END ELSE d.verdict END "
+                 "AS verdict, d.code, d.start_char, "
                  "d.end_char, d.note, d.decided_at FROM decisions d WHERE d.pk = "
-                 "(SELECT MAX(d2.pk) FROM decisions d2 WHERE d2.coding_pk = d.coding_pk)")
+                 "(SELECT MAX(d2.pk) FROM decisions d2 WHERE d2.coding_pk = d.coding_pk "
+                 "AND d2.verdict != 'memo')")
         )
         return {row["coding_pk"]: dict(row) for row in rows.mappings()}
 
@@ -747,6 +1095,111 @@ class Store:
             raw.execute("PRAGMA wal_checkpoint(TRUNCATE)")
         finally:
             raw.close()
+
+    def human_coders(self, conn: Connection) -> list[str]:
+        """The ``human:NAME`` coders that have coded turns, in name order."""
+        return list(conn.execute(text(
+            "SELECT DISTINCT coder FROM coded_turns WHERE coder LIKE 'human:%' ORDER BY coder"
+        )).scalars())
+
+    def coded_turn_pks(self, conn: Connection, coder: str) -> dict[int, set[str]]:
+        """``turn_pk -> codes`` over every current turn ``coder`` has coded (empty: none apply)."""
+        result: dict[int, set[str]] = {}
+        rows = conn.execute(
+            text(
+                "SELECT k.turn_pk, c.code FROM coded_turns k "
+                "JOIN turns u ON u.pk = k.turn_pk JOIN transcripts t ON t.pk = u.transcript_pk "
+                "LEFT JOIN codings c ON c.turn_pk = k.turn_pk AND c.coder = k.coder "
+                "WHERE k.coder = :coder AND t.is_current = 1"
+            ),
+            {"coder": coder},
+        )
+        for turn_pk, code in rows:
+            codes = result.setdefault(turn_pk, set())
+            if code is not None:
+                codes.add(code)
+        return result
+
+    def codings_on(
+        self, conn: Connection, *, coder: str, turn_pks: Sequence[int]
+    ) -> tuple[set[int], list[dict[str, Any]]]:
+        """Which of ``turn_pks`` ``coder`` has coded, and its codings on them."""
+        coded: set[int] = set()
+        codings: list[dict[str, Any]] = []
+        for batch in chunked(sorted(set(turn_pks)), 500):
+            names = ", ".join(f":p{i}" for i in range(len(batch)))
+            params = {f"p{i}": pk for i, pk in enumerate(batch)} | {"coder": coder}
+            coded.update(conn.execute(text(
+                f"SELECT turn_pk FROM coded_turns WHERE coder = :coder AND turn_pk IN ({names})"
+            ), params).scalars())
+            codings.extend(dict(row) for row in conn.execute(text(
+                "SELECT turn_pk, code, start_char, end_char, confidence, evidence, origin "
+                f"FROM codings WHERE coder = :coder AND turn_pk IN ({names}) ORDER BY pk"
+            ), params).mappings())
+        return coded, codings
+
+    def turns_by_pk(self, conn: Connection, turn_pks: Sequence[int]) -> dict[int, dict[str, Any]]:
+        """Turns with their transcript id and the text of the turn before (``""`` if first)."""
+        result: dict[int, dict[str, Any]] = {}
+        for batch in chunked(sorted(set(turn_pks)), 500):
+            names = ", ".join(f":p{i}" for i in range(len(batch)))
+            rows = conn.execute(
+                text(
+                    "SELECT u.pk AS turn_pk, t.transcript_id, u.turn_id, u.position, u.speaker, "
+                    "u.role, u.text, p.pk AS previous_pk, COALESCE(p.text, '') AS previous_text "
+                    "FROM turns u JOIN transcripts t ON t.pk = u.transcript_pk "
+                    "LEFT JOIN turns p ON p.transcript_pk = u.transcript_pk "
+                    "AND p.position = u.position - 1 "
+                    f"WHERE u.pk IN ({names})"
+                ),
+                {f"p{i}": pk for i, pk in enumerate(batch)},
+            ).mappings()
+            result.update({row["turn_pk"]: dict(row) for row in rows})
+        return result
+
+    def training_decisions(self, conn: Connection) -> list[dict[str, Any]]:
+        """Each judged coding on a current turn with its latest verdict, in decision order.
+
+        Only ``accept``, ``reject`` and ``correct`` judge a coding; a memo is passed over.
+
+        Rows hold ``decision_id, verdict, decided_code`` (the code the reviewer settled on),
+        ``turn_pk, code`` (the coding's own code), ``coder`` and ``origin``.
+        """
+        rows = conn.execute(
+            text(
+                "SELECT d.decision_id, d.verdict, d.code AS decided_code, d.reviewer, "
+                "c.pk AS coding_pk, c.turn_pk, c.code, c.coder, c.origin "
+                "FROM decisions d JOIN codings c ON c.pk = d.coding_pk "
+                "JOIN turns u ON u.pk = c.turn_pk JOIN transcripts t ON t.pk = u.transcript_pk "
+                "WHERE t.is_current = 1 AND d.pk = (SELECT MAX(pk) FROM decisions "
+                "WHERE coding_pk = d.coding_pk AND verdict IN ('accept', 'reject', 'correct')) "
+                "ORDER BY d.pk"
+            )
+        )
+        return [dict(row) for row in rows.mappings()]
+
+    def add_model(
+        self, conn: Connection, *, model_id: str, kind: str, coder: str, path: str,
+        manifest: Mapping[str, Any], run_pk: int | None = None,
+    ) -> None:
+        conn.execute(
+            text(
+                "INSERT INTO models (model_id, kind, coder, path, run_pk, manifest, created_at) "
+                "VALUES (:id, :kind, :coder, :path, :run, :manifest, :at)"
+            ),
+            {"id": model_id, "kind": kind, "coder": coder, "path": path, "run": run_pk,
+             "manifest": to_json(manifest), "at": now_iso()},
+        )
+
+    def list_models(self, conn: Connection, *, kind: str | None = None) -> list[dict[str, Any]]:
+        """Models, oldest first, with their manifests."""
+        sql = "SELECT model_id, kind, coder, path, manifest, created_at FROM models"
+        params = {}
+        if kind:
+            sql += " WHERE kind = :kind"
+            params["kind"] = kind
+        rows = conn.execute(text(sql + " ORDER BY pk"), params).mappings()
+        return [{**row, "manifest": from_json(row["manifest"])} for row in rows]
 
     def latest_codebook(self, conn: Connection) -> dict[str, Any] | None:
         """The codebook most recently used in the project (``source``, ``content``, ...)."""
@@ -942,12 +1395,11 @@ class Store:
         ``rejected``, ``corrected``...) where the schema records it, else derived from the
         verdict; decisions that leave no state (memos) are passed over.
         """
-        has_status = "status" in {c["name"] for c in sqlalchemy_inspect(conn).get_columns("decisions")}
-        status = "d.status" if has_status else (
-            "CASE d.verdict WHEN 'accept' THEN 'accepted' WHEN 'reject' THEN 'rejected' "
-            "WHEN 'correct' THEN 'corrected' END")
-        stateful = ("e.status IS NOT NULL" if has_status
-                    else "e.verdict IN ('accept', 'reject', 'correct')")
+        # Decisions written by the viewer record their state (m0004); older or imported
+        # ones have only a verdict, from which the state follows.
+        status = ("COALESCE(d.status, CASE d.verdict WHEN 'accept' THEN 'accepted' "
+                  "WHEN 'reject' THEN 'rejected' WHEN 'correct' THEN 'corrected' END)")
+        stateful = "(e.status IS NOT NULL OR e.verdict IN ('accept', 'reject', 'correct'))"
         rows = conn.execute(
             text(
                 "SELECT c.coding_id, d.reviewer, d.verdict, "
@@ -994,6 +1446,41 @@ class Store:
 _TRANSCRIPT_COLUMNS = (
     "pk, transcript_id, version, source, format, content_hash, meta, ingested_at"
 )
+
+
+_REVIEW_COLUMNS = (
+    "c.coding_id, c.pk AS coding_pk, u.pk AS turn_pk, t.transcript_id, u.turn_id, u.position, "
+    "u.speaker, u.role, u.text AS turn_text, c.code, c.start_char, c.end_char, c.confidence, "
+    "c.coder, c.origin, c.evidence"
+)
+_DECISION_COLUMNS = (
+    "d.decision_id, d.coding_pk, c.coding_id, d.reviewer, d.verdict, d.code, d.start_char, "
+    "d.end_char, d.note, d.previous, d.decided_at, d.status, d.undoes"
+)
+
+
+def _queue_filters(
+    reviewer: str, *, code: str | None, transcript_id: str | None
+) -> tuple[str, dict[str, Any]]:
+    """WHERE clause of the review queue: current auto-codings the reviewer has not decided."""
+    where = [
+        "c.origin != 'human'",
+        "t.is_current = 1",
+        ("COALESCE((SELECT d.status FROM decisions d WHERE d.coding_pk = c.pk "
+         "AND d.reviewer = :reviewer ORDER BY d.pk DESC LIMIT 1), 'pending') = 'pending'"),
+    ]
+    params: dict[str, Any] = {"reviewer": reviewer}
+    if code is not None:
+        where.append("c.code = :code")
+        params["code"] = code
+    if transcript_id is not None:
+        where.append("t.transcript_id = :tid")
+        params["tid"] = transcript_id
+    return " AND ".join(where), params
+
+
+def _decision(row: Any) -> dict[str, Any]:
+    return {**row, "previous": json.loads(row["previous"]) if row["previous"] else None}
 
 
 def _stored_transcript(row: Any) -> StoredTranscript:

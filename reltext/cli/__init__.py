@@ -86,4 +86,6 @@ def table(frame) -> str:
 
 
 # Each module registers its commands on import.
-from . import analysis, coding, codings, corpus, exchange, learning, privacy, topics  # noqa: E402, F401
+from . import (  # noqa: E402, F401
+    analysis, coding, codings, corpus, exchange, learning, privacy, topics, view,
+)

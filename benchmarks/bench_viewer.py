@@ -1,0 +1,190 @@
+"""Server time of the review viewer on a project of 500 transcripts and 50,000 turns.
+
+Builds the project once (AnnoMI utterances repeated into 500 transcripts of 100 turns, a
+manifest giving role, wave and site, about 0.8 synthetic auto-codings per turn from a seeded
+random generator, and two reviewers' decisions on 1,500 codings each, 750 of them shared),
+then times the review queue, transcript page, corpus and agreement queries, one decision,
+and a Streamlit AppTest run of every page and of an accept click.
+
+Usage:
+    PYTHONPATH=. python benchmarks/bench_viewer.py [--db /tmp/bench-viewer.db] [--repeat 5]
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import os
+import platform
+import random
+import statistics
+import tempfile
+import time
+import warnings
+from pathlib import Path
+
+from sqlalchemy import text
+
+from reltext import review
+from reltext.model import Origin
+from reltext.project import Project
+from reltext.store import Store
+
+ROOT = Path(__file__).resolve().parent.parent
+ANNOMI = ROOT.parent / "shared" / "data" / "annomi" / "AnnoMI-simple.csv"
+CODES = ["trust", "mistrust", "hope", "hopelessness", "stigma", "connection", "isolation",
+         "agency", "empowerment", "disempowerment", "reflexivity", "locus_self", "locus_other",
+         "locus_situation"]
+CODER = "rules:relational@1.0"
+
+
+def build(db: Path, annomi: Path, *, transcripts: int, turns_per: int, seed: int) -> None:
+    """Write the synthetic project into ``db``."""
+    with annomi.open(newline="", encoding="utf-8") as handle:
+        utterances = [(row["interlocutor"], row["utterance_text"]) for row in
+                      csv.DictReader(handle) if row["utterance_text"].strip()]
+    generator = random.Random(seed)
+    with tempfile.TemporaryDirectory() as folder:
+        table, manifest = Path(folder) / "turns.csv", Path(folder) / "manifest.csv"
+        with table.open("w", newline="", encoding="utf-8") as handle:
+            writer = csv.writer(handle)
+            writer.writerow(["transcript_id", "turn_id", "speaker", "role", "text"])
+            index = 0
+            for number in range(transcripts):
+                for turn in range(turns_per):
+                    speaker, text = utterances[index % len(utterances)]
+                    index += 1
+                    writer.writerow([f"t{number:03d}", turn, speaker.upper(), speaker, text])
+        with manifest.open("w", newline="", encoding="utf-8") as handle:
+            writer = csv.writer(handle)
+            writer.writerow(["transcript", "role", "wave", "site"])
+            for number in range(transcripts):
+                writer.writerow([f"t{number:03d}", generator.choice(["client", "worker"]),
+                                 1 + number % 3, generator.choice(["North", "South", "East"])])
+        with Project(db) as project:
+            results = project.ingest([table], manifest=manifest)
+            assert all(result.ok for result in results), [r.error for r in results]
+    store = Store.open(db)
+    with store.write() as conn:
+        keys = store.turn_keys(conn)
+        codings = []
+        for turn_pk, text in keys.values():
+            for _ in range(generator.choice([0, 0, 1, 1, 1, 2])):
+                start = generator.randrange(0, max(1, len(text) - 10))
+                codings.append({"turn_pk": turn_pk, "code": generator.choice(CODES),
+                                "start_char": start, "end_char": min(len(text), start + 20),
+                                "confidence": round(generator.random(), 3), "coder": CODER,
+                                "origin": Origin.RULE.value, "evidence": "bench.synthetic"})
+        store.add_codings(conn, codings)
+        store.mark_coded(conn, [pk for pk, _ in keys.values()], coder=CODER)
+    queue = review.review_queue(store, "alice", limit=2250)
+    shared, alice_only, bob_only = queue[:750], queue[750:1500], queue[1500:2250]
+    for reviewer, items in (("alice", shared + alice_only), ("bob", shared + bob_only)):
+        for item in items:
+            verdict = "accept" if generator.random() < 0.7 else "reject"
+            review.decide(store, reviewer, item["coding_id"], verdict)
+    store.close()
+
+
+def cpu_name() -> str:
+    """The processor's model name where Linux tells it, else the architecture."""
+    cpuinfo = Path("/proc/cpuinfo")
+    if cpuinfo.exists():
+        for line in cpuinfo.read_text().splitlines():
+            if line.startswith("model name"):
+                return line.split(":", 1)[1].strip()
+    return platform.machine()
+
+
+def timed(function, repeat: int) -> float:
+    """Median wall time of ``function()`` in milliseconds."""
+    times = []
+    for _ in range(repeat):
+        start = time.perf_counter()
+        function()
+        times.append((time.perf_counter() - start) * 1000)
+    return statistics.median(times)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--db", type=Path, default=Path(tempfile.gettempdir()) / "bench-viewer.db")
+    parser.add_argument("--annomi", type=Path, default=ANNOMI)
+    parser.add_argument("--transcripts", type=int, default=500)
+    parser.add_argument("--turns-per", type=int, default=100)
+    parser.add_argument("--repeat", type=int, default=5)
+    args = parser.parse_args()
+    if not args.db.exists():
+        start = time.perf_counter()
+        build(args.db, args.annomi, transcripts=args.transcripts, turns_per=args.turns_per,
+              seed=7)
+        print(f"built {args.db} in {time.perf_counter() - start:.0f} s")
+    store = Store.open(args.db)
+    with store.read() as conn:
+        counts = {name: conn.execute(text(f"SELECT COUNT(*) FROM {name}")).scalar_one()
+            for name in ("transcripts", "turns", "codings", "decisions")}
+    print(f"project: {counts}")
+    print(f"machine: {cpu_name()}, {os.cpu_count()} cores, Python {platform.python_version()}")
+    rater = {r.label: r for r in review.raters(store)}
+    warnings.simplefilter("ignore")
+    results = {
+        "review queue, next item (carol, nothing reviewed)":
+            lambda: review.review_queue(store, "carol", limit=1),
+        "review queue, next item (alice, 1,500 reviewed)":
+            lambda: review.review_queue(store, "alice", limit=1),
+        "review queue, pending count": lambda: review.queue_size(store, "alice"),
+        "review queue, filtered by code and transcript":
+            lambda: review.review_queue(store, "alice", limit=1, code="hope",
+                                        transcript_id="t250"),
+        "transcript page (50 turns with codings and decisions)":
+            lambda: review.transcript_page(store, "t250", reviewer="alice", page=1),
+        "corpus overview (500 transcripts, progress)":
+            lambda: review.corpus_overview(store, reviewer="alice"),
+        "agreement: auto vs alice, 14 codes":
+            lambda: review.compare(store, rater[CODER], rater["alice (review)"]).per_code(CODES),
+        "agreement: alice vs bob, 14 codes":
+            lambda: review.compare(store, rater["alice (review)"],
+                                   rater["bob (review)"]).per_code(CODES),
+        "one decision (accept, then undo)":
+            lambda: (review.decide(store, "dora", review.review_queue(
+                store, "dora", limit=1)[0]["coding_id"], "accept"),
+                review.undo_last(store, "dora")),
+    }
+    print("\n| query | median ms |\n|---|---|")
+    for name, function in results.items():
+        print(f"| {name} | {timed(function, args.repeat):.1f} |")
+    store.close()
+    app_timings(args.db, args.repeat)
+
+
+def app_timings(db: Path, repeat: int) -> None:
+    """Server time of each page and of an accept click, through Streamlit's AppTest."""
+    from streamlit.testing.v1 import AppTest
+
+    os.environ["RELTEXT_DB"] = str(db)
+    os.environ["RELTEXT_REVIEWER"] = "erin"
+    app = AppTest.from_file(str(ROOT / "app" / "streamlit_app.py"), default_timeout=60)
+    app.run()
+    print("\n| AppTest interaction | median ms |\n|---|---|")
+    for page in ["Corpus", "Transcript", "Review", "Agreement", "Export"]:
+        def show(page: str = page) -> None:
+            app.sidebar.radio(key="page").set_value(page).run()
+            assert not app.exception, app.exception
+        print(f"| open {page} | {timed(show, repeat):.1f} |")
+    app.sidebar.radio(key="page").set_value("Transcript").run()
+    print(f"| transcript: next page | "
+          f"{timed(lambda: app.number_input(key='reader_page_t000').increment().run(), repeat):.1f} |")
+    app.sidebar.radio(key="page").set_value("Review").run()
+    print(f"| review: accept | "
+          f"{timed(lambda: app.button(key='review_accept').click().run(), repeat):.1f} |")
+    # The analyses read every coded turn with the decisions applied: once per project
+    # version (the accepts above made a new one), then from the cache.
+    first = timed(lambda: app.sidebar.radio(key="page").set_value("Analysis").run(), 1)
+    print(f"| open Analysis, first after a decision (50,000 turns) | {first:.1f} |")
+    app.sidebar.radio(key="page").set_value("Corpus").run()
+    print(f"| open Analysis, cached | "
+          f"{timed(lambda: app.sidebar.radio(key='page').set_value('Analysis').run(), 1):.1f} |")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,133 @@
+"""The Analysis page: goods and evils, SOS profiles, co-occurrence and relational webs.
+
+Plots (plotly) over the analyses of :mod:`reltext.balance`, :mod:`reltext.cooccurrence`
+and :mod:`reltext.web`, read through the effective codings (review decisions applied).
+"""
+
+from __future__ import annotations
+
+from html import escape
+
+import pandas as pd
+import plotly.express as px
+import plotly.graph_objects as go
+import streamlit as st
+
+from ..balance import relational_balance, sos_profile
+from ..cooccurrence import code_cooccurrence
+from ..effective import coded_turns, default_coder
+from ..errors import ReltextError
+from ..project import Project
+from ..store import Store
+from .pages import Session, project_version
+
+GROUPINGS = ("role", "wave", "participant", "speaker", "transcript_id", "site")
+
+
+# A resource, not data: the coded-turns table is large and only read, so it is shared
+# rather than copied on every run; the small tables made from it are cached as data.
+@st.cache_resource(max_entries=2, show_spinner="Applying the review decisions to the codings…")
+def _cached_turns(version: tuple[str, int, int], coder: str, _store: Store) -> pd.DataFrame:
+    return coded_turns(_store, coder)
+
+
+@st.cache_data(max_entries=32, show_spinner=False)
+def _cached_table(version: tuple[str, int, int], coder: str, kind: str, option: str,
+                  _turns: pd.DataFrame) -> pd.DataFrame:
+    if kind == "balance":
+        return relational_balance(_turns, option)
+    if kind == "sos":
+        return sos_profile(_turns, option)
+    return code_cooccurrence(_turns, normalise=option)
+
+
+@st.cache_data(max_entries=16, show_spinner="Reading the turns for interactants…")
+def _cached_web(version: tuple[str, int, int], coder: str, participant: str,
+                _project: Project) -> dict:
+    return _project.web_elements(participant, group="participant", coder=coder)
+
+
+def render_analysis(store: Store, session: Session, *, title: str = "Analysis") -> None:
+    """The relational analyses of one coder's codings, with the team's decisions applied."""
+    st.header(title)
+    version = project_version(store)
+    try:
+        default = default_coder(store)
+    except ReltextError as error:
+        st.info(str(error))
+        return
+    with store.read() as conn:
+        coders = [row["coder"] for row in store.coders(conn)]
+    coder = st.selectbox("Codings of", coders, index=coders.index(default), key="analysis_coder")
+    st.caption("Rejected codes are left out and corrected ones count as corrected, whoever "
+               "reviewed them.")
+    turns = _cached_turns(version, coder, store)
+    groupings = [name for name in GROUPINGS if name in turns.columns]
+    balance_tab, sos_tab, cooccurrence_tab, web_tab = st.tabs(
+        ["Goods and evils", "SOS profiles", "Co-occurrence", "Relational web"])
+    with balance_tab:
+        by = st.selectbox("Group by", groupings, key="analysis_balance_by")
+        balance = _cached_table(version, coder, "balance", by, turns)
+        figure = px.bar(balance.astype({by: str}), x=by, y="balance", range_y=[-1, 1],
+                        hover_data=["goods", "evils", "turns"],
+                        title="Balance of relational goods and evils: (goods − evils) / both")
+        st.plotly_chart(figure, width="stretch")
+        st.dataframe(balance, hide_index=True, width="stretch")
+    with sos_tab:
+        by = st.selectbox("Group by", groupings, key="analysis_sos_by")
+        profile = _cached_table(version, coder, "sos", by, turns).astype({by: str})
+        shares = profile.melt(id_vars=[by], value_vars=["share_self", "share_other",
+                                                        "share_situation"],
+                              var_name="locus", value_name="share")
+        st.plotly_chart(px.bar(shares, x=by, y="share", color="locus",
+                               title="Where accounts locate difficulty: Self, Other, Situation"),
+                        width="stretch")
+        st.dataframe(profile, hide_index=True, width="stretch")
+    with cooccurrence_tab:
+        normalise = st.radio("Cells", ["count", "jaccard"], horizontal=True,
+                             key="analysis_normalise")
+        matrix = _cached_table(version, coder, "cooccurrence", normalise, turns)
+        if matrix.empty:
+            st.write("No codes on these turns yet.")
+        else:
+            st.plotly_chart(px.imshow(matrix, text_auto=".2f" if normalise == "jaccard" else True,
+                                      color_continuous_scale="Blues",
+                                      title="Codes on the same turn"), width="stretch")
+    with web_tab:
+        _render_web(store, turns, coder, version)
+
+
+def _render_web(store: Store, turns: pd.DataFrame, coder: str,
+                version: tuple[str, int, int]) -> None:
+    if "participant" not in turns.columns:
+        st.write("Webs are drawn per participant: give transcripts a participant in the "
+                 "manifest.")
+        return
+    participants = sorted(turns["participant"].dropna().astype(str).unique())
+    participant = st.selectbox("Participant", participants, key="analysis_participant")
+    if not st.toggle("Draw the web (reads the participant's turns, a few seconds)",
+                     key="analysis_draw_web"):
+        return
+    if "project" not in st.session_state or st.session_state["project"].path != store.path:
+        st.session_state["project"] = Project(store.path, create=False)
+    elements = _cached_web(version, coder, participant, st.session_state["project"])
+    figure = go.Figure()
+    for edge in elements["edges"]:
+        figure.add_trace(go.Scatter(x=[edge["x0"], edge["x1"]], y=[edge["y0"], edge["y1"]],
+                                    mode="lines", hoverinfo="skip", showlegend=False,
+                                    line={"color": edge["colour"],
+                                          "width": 1 + 2 * edge.get("weight", 1) ** 0.5}))
+    nodes = elements["nodes"]
+    # Labels come from the transcripts: escaped, since plotly reads a little HTML in text.
+    figure.add_trace(go.Scatter(
+        x=[n["x"] for n in nodes], y=[n["y"] for n in nodes], mode="markers+text",
+        text=[escape(str(n.get("label", n["id"]))) for n in nodes], textposition="top center",
+        marker={"size": [n["size"] for n in nodes], "color": [n["colour"] for n in nodes],
+                "line": {"width": 1, "color": "#333"}},
+        hovertext=[escape(f"{n.get('label', n['id'])}: {n.get('mentions', 0)} mention(s), "
+                          f"{n.get('goods', 0)} goods, {n.get('evils', 0)} evils")
+                   for n in nodes],
+        hoverinfo="text", showlegend=False))
+    figure.update_layout(title=f"Relational web of {escape(participant)}", height=600,
+                         xaxis={"visible": False}, yaxis={"visible": False})
+    st.plotly_chart(figure, width="stretch")

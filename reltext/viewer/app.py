@@ -1,0 +1,91 @@
+"""The viewer's layout: who reviews, which page, and the project opened once per session.
+
+``reltext view`` runs this through ``app/streamlit_app.py``; settings come from the
+environment it sets: ``RELTEXT_DB`` (the project), ``RELTEXT_REVIEWER`` (the reviewer's
+name, else asked for at the start) and ``RELTEXT_BLIND`` (``1``: blind mode).
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable
+
+import streamlit as st
+
+# Absolute imports: an installed reltext without the app/ folder runs this file as the script.
+from reltext.errors import ReltextError
+from reltext.review import check_reviewer
+from reltext.store import Store, resolve_db_path
+from reltext.viewer import analysis, pages, topics
+
+
+def available_pages(store: Store) -> dict[str, Callable[..., None]]:
+    """The pages in the order they are listed; Topics once a topic model has been fitted."""
+    listed: dict[str, Callable[..., None]] = {
+        "Corpus": pages.render_corpus,
+        "Transcript": pages.render_transcript,
+        "Review": pages.render_review,
+        "Agreement": pages.render_agreement,
+        "Analysis": analysis.render_analysis,
+    }
+    if topics.has_topics(store):
+        listed["Topics"] = topics.render_topics
+    listed["Export"] = pages.render_export
+    return listed
+
+
+def session_store() -> Store:
+    """The project, opened once per browser session (SQLite connections stay per session)."""
+    path = str(resolve_db_path(os.environ.get("RELTEXT_DB")))
+    if st.session_state.get("store_path") != path:
+        st.session_state["store"] = Store.open(path, create=False)
+        st.session_state["store_path"] = path
+    return st.session_state["store"]
+
+
+def choose_reviewer() -> str | None:
+    """The reviewer's name: from ``--reviewer``, or asked for once per session."""
+    if "reviewer" not in st.session_state and os.environ.get("RELTEXT_REVIEWER"):
+        st.session_state["reviewer"] = check_reviewer(os.environ["RELTEXT_REVIEWER"])
+    if "reviewer" in st.session_state:
+        return st.session_state["reviewer"]
+    st.title("reltext review")
+    with st.form("reviewer_form"):
+        name = st.text_input("Your name as a reviewer (it signs every decision you make)")
+        if st.form_submit_button("Start reviewing"):
+            try:
+                st.session_state["reviewer"] = check_reviewer(name)
+            except ReltextError as error:
+                st.error(str(error))
+                return None
+            st.rerun()
+    return None
+
+
+def main() -> None:
+    st.set_page_config(page_title="reltext review", layout="wide")
+    try:
+        store = session_store()
+    except ReltextError as error:
+        st.error(str(error))
+        st.stop()
+    reviewer = choose_reviewer()
+    if reviewer is None:
+        st.stop()
+    blind = os.environ.get("RELTEXT_BLIND") == "1"
+    session = pages.Session(reviewer=reviewer, blind=blind)
+    listed = available_pages(store)
+    # ?transcript=ID opens that transcript, whatever page was shown before.
+    if "transcript" in st.query_params and "page" not in st.session_state:
+        st.session_state["page"] = "Transcript"
+    with st.sidebar:
+        st.markdown(f"**{reviewer}**" + (" · blind mode" if blind else ""))
+        page = st.radio("Page", list(listed), key="page")
+        st.caption(f"Project: {store.path}")
+    if page != "Transcript" and "transcript" in st.query_params:
+        del st.query_params["transcript"]
+    listed[page](store, session)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,442 @@
+"""The viewer's pages, one ``render_*`` function each, over :mod:`reltext.review`.
+
+Every function takes the open :class:`~reltext.store.Store` and the :class:`Session`
+(who reviews, blind or not); text from the project reaches the page escaped, through
+:mod:`reltext.viewer.markup`, or as plain Streamlit text.
+"""
+
+from __future__ import annotations
+
+import math
+import tempfile
+import warnings
+from dataclasses import dataclass
+from html import escape
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+import plotly.express as px
+import streamlit as st
+
+from .. import review
+from ..errors import ReltextError
+from ..export import CODING_COLUMNS, codings_frame
+from ..model import Verdict
+from ..refi import write_qdpx
+from ..store import Store
+from .markup import code_chip, highlighted, turn_blocks
+
+PAGE_SIZE = 50
+# Transcript attributes offered as filters on the Corpus page, when the project has them.
+FILTER_ATTRIBUTES = ("role", "wave", "site")
+
+
+@dataclass(frozen=True, slots=True)
+class Session:
+    """Who is reviewing in this browser session, and whether others' decisions are hidden."""
+
+    reviewer: str
+    blind: bool
+
+
+def project_version(store: Store) -> tuple[str, int, int]:
+    """What the cached answers below depend on: the project and its newest codings/decisions."""
+    with store.read() as conn:
+        return (str(store.path), *store.coding_version(conn))
+
+
+# Cached per project version: arguments starting with "_" are not part of the cache key.
+@st.cache_data(max_entries=8, show_spinner=False)
+def _cached_codebook(version: tuple[str, int, int], _store: Store) -> dict[str, dict[str, Any]]:
+    return review.codebook(_store)
+
+
+@st.cache_data(max_entries=8, show_spinner=False)
+def _cached_raters(version: tuple[str, int, int], blind_reviewer: str | None,
+                   _store: Store) -> list[review.Rater]:
+    return review.raters(_store, blind_reviewer=blind_reviewer)
+
+
+@st.cache_data(max_entries=16, show_spinner=False)
+def _cached_pair(version: tuple[str, int, int], first: review.Rater, second: review.Rater,
+                 _store: Store) -> review.PairAgreement:
+    return review.compare(_store, first, second)
+
+
+def _table_height(rows: int, *, most: int = 40) -> int:
+    """Pixels for a table showing up to ``most`` rows without an inner scroll bar."""
+    return 35 * (min(rows, most) + 1) + 3
+
+
+def _codebook(store: Store) -> dict[str, dict[str, Any]]:
+    return _cached_codebook(project_version(store), store)
+
+
+def _colours(codebook: dict[str, dict[str, Any]]) -> dict[str, str]:
+    return {key: info["colour"] for key, info in codebook.items()}
+
+
+def _definitions(codebook: dict[str, dict[str, Any]], codes: list[str]) -> None:
+    """The codebook entries of ``codes`` in an expander: one click from any code on the page."""
+    with st.expander("Codebook definitions"):
+        for code in codes:
+            info = codebook.get(code, {})
+            definition = info.get("definition") or "No definition in the project's codebook."
+            st.html(f'{code_chip(code, _colours(codebook))} {escape(info.get("name") or code)}'
+                    f'<div style="margin:2px 0 8px 0;color:#444">{escape(definition)}</div>')
+
+
+# -- Corpus ------------------------------------------------------------------------------
+
+
+def render_corpus(store: Store, session: Session, *, title: str = "Corpus") -> None:
+    """Transcripts with their attributes, turn and coding counts and review progress."""
+    st.header(title)
+    rows = review.corpus_overview(store, reviewer=session.reviewer)
+    if not rows:
+        st.info("The project has no transcripts yet: run `reltext ingest PATH` first.")
+        return
+    frame = pd.DataFrame([{"transcript_id": row["transcript_id"],
+                           **{key: row["meta"].get(key) for key in FILTER_ATTRIBUTES},
+                           "turns": row["turns"], "auto-codes": row["codings"],
+                           "reviewed by you": row["reviewed"]} for row in rows])
+    present = [key for key in FILTER_ATTRIBUTES if frame[key].notna().any()]
+    frame = frame.drop(columns=[key for key in FILTER_ATTRIBUTES if key not in present])
+    columns = st.columns(max(len(present), 1))
+    for column, key in zip(columns, present):
+        values = sorted(frame[key].dropna().astype(str).unique())
+        chosen = column.multiselect(key.capitalize(), values, key=f"corpus_{key}")
+        if chosen:
+            frame = frame[frame[key].astype(str).isin(chosen)]
+    frame["progress"] = [100 * r / c if c else 100.0 for r, c in
+                         zip(frame["reviewed by you"], frame["auto-codes"])]
+    frame.insert(1, "open", "?transcript=" + frame["transcript_id"].astype(str))
+    total, done = int(frame["auto-codes"].sum()), int(frame["reviewed by you"].sum())
+    left, middle, right = st.columns(3)
+    left.metric("Transcripts", len(frame))
+    middle.metric("Turns", int(frame["turns"].sum()))
+    right.metric("Auto-codes reviewed by you", f"{done} of {total}")
+    st.dataframe(
+        frame, hide_index=True, width="stretch", height=_table_height(len(frame), most=20),
+        column_config={
+            "open": st.column_config.LinkColumn("open", display_text="read", width="small"),
+            "progress": st.column_config.ProgressColumn("review progress", min_value=0.0,
+                                                        max_value=100.0, format="%.0f%%"),
+        },
+    )
+
+
+# -- Transcript reader -------------------------------------------------------------------
+
+
+def render_transcript(store: Store, session: Session, *, title: str = "Transcript") -> None:
+    """One transcript, a page of turns at a time, its coded spans in their codes' colours."""
+    st.header(title)
+    with store.read() as conn:
+        transcript_ids = store.transcript_ids(conn)
+    if not transcript_ids:
+        st.info("The project has no transcripts yet: run `reltext ingest PATH` first.")
+        return
+    wanted = st.query_params.get("transcript")
+    if wanted not in transcript_ids:
+        wanted = transcript_ids[0]
+    transcript_id = st.selectbox("Transcript", transcript_ids,
+                                 index=transcript_ids.index(wanted), key="reader_transcript")
+    st.query_params["transcript"] = transcript_id
+    codebook = _codebook(store)
+    with store.read() as conn:
+        speakers = store.transcript_speakers(conn, transcript_id)
+        coders = store.auto_coders(conn) + [
+            name for name in store.imported_human_coders(conn) if not session.blind]
+    coders += [review.reviewer_coder(rater.name) for rater in _cached_raters(
+        project_version(store), session.reviewer if session.blind else None, store)
+        if rater.kind == "reviewer"]
+    code_column, coder_column, speaker_column = st.columns(3)
+    codes = code_column.multiselect("Codes", list(codebook), key="reader_codes")
+    chosen_coders = coder_column.multiselect("Coders", sorted(set(coders)), key="reader_coders")
+    speaker = speaker_column.selectbox("Speaker", ["everyone", *speakers], key="reader_speaker")
+    speaker = None if speaker == "everyone" else speaker
+    total = speakers.get(speaker, 0) if speaker else sum(speakers.values())
+    pages = max(1, math.ceil(total / PAGE_SIZE))
+    page = st.number_input(f"Page (of {pages}, {PAGE_SIZE} turns each)", min_value=1,
+                           max_value=pages, value=1, step=1, key=f"reader_page_{transcript_id}")
+    turns = review.transcript_page(
+        store, transcript_id, reviewer=session.reviewer, blind=session.blind,
+        page=int(page) - 1, page_size=PAGE_SIZE, speaker=speaker,
+        codes=set(codes) or None, coders=set(chosen_coders) or None,
+    )
+    used = sorted({c["code"] for turn in turns for c in turn["codings"]})
+    _definitions(codebook, used or list(codebook))
+    st.caption("Hover a highlighted span for its code, confidence, coder, evidence and "
+               "decisions (✓ accepted, ✗ rejected, ✎ corrected).")
+    st.html(turn_blocks(turns, _colours(codebook)))
+
+
+# -- Review ------------------------------------------------------------------------------
+
+
+def _decision_id(slot: str) -> str:
+    """The id of the decision this form will send; made once per drawing of the form."""
+    key = f"decision_id_{slot}"
+    if key not in st.session_state:
+        st.session_state[key] = review.new_decision_id()
+    return st.session_state[key]
+
+
+def _sent(slot: str, message: str) -> None:
+    st.session_state.pop(f"decision_id_{slot}", None)
+    st.session_state["review_message"] = message
+    st.rerun()
+
+
+def render_review(store: Store, session: Session, *, title: str = "Review") -> None:
+    """The review queue: accept, reject, correct, add a missed code, memo, undo."""
+    st.header(title)
+    if message := st.session_state.pop("review_message", None):
+        st.success(message)
+    codebook = _codebook(store)
+    known = list(codebook)
+    filter_code, filter_transcript, undo_column = st.columns([2, 2, 3])
+    code = filter_code.selectbox("Code", ["all codes", *known], key="review_code")
+    with store.read() as conn:
+        transcript_ids = store.transcript_ids(conn)
+    transcript = filter_transcript.selectbox("Transcript", ["all transcripts", *transcript_ids],
+                                             key="review_transcript")
+    code = None if code == "all codes" else code
+    transcript = None if transcript == "all transcripts" else transcript
+    with undo_column:
+        _undo(store, session)
+    remaining = review.queue_size(store, session.reviewer, code=code, transcript_id=transcript)
+    skip = st.session_state.get("review_skip", 0)
+    if skip >= remaining:
+        skip = st.session_state["review_skip"] = 0
+    items = review.review_queue(store, session.reviewer, limit=1, offset=skip, code=code,
+                                transcript_id=transcript,
+                                uncertainty=review.learned_uncertainty(store))
+    st.caption(f"{remaining} auto-code(s) waiting for {session.reviewer}"
+               + (f", {skip} skipped" if skip else ""))
+    if not items:
+        st.info("Nothing left to review here. Pick another code or transcript, or add a "
+                "missed code from the transcript reader.")
+        return
+    _review_item(store, session, items[0], codebook)
+
+
+def _undo(store: Store, session: Session) -> None:
+    last = review.last_undoable(store, session.reviewer)
+    label = "Undo my last decision" if last is None else \
+        f"Undo: {last['verdict']} {last['code']}"
+    if st.button(label, key="review_undo", shortcut="U", disabled=last is None):
+        done = review.undo_last(store, session.reviewer, decision_id=_decision_id("undo"))
+        _sent("undo", f"Undone: {last['verdict']} of {last['code']}." if done else
+              "Nothing to undo.")
+
+
+def _review_item(store: Store, session: Session, item: dict[str, Any],
+                 codebook: dict[str, dict[str, Any]]) -> None:
+    colours = _colours(codebook)
+    coding = {**item, "decisions": []}
+    own = session.reviewer if session.blind else None
+    with store.read() as conn:
+        if not session.blind:
+            coding["decisions"] = store.latest_states(conn, [item["coding_pk"]])
+        notes = store.notes(conn, [item["coding_pk"]], reviewer=own)
+    before = ""
+    if item["position"] > 0:
+        with store.read() as conn:
+            previous = store.turn_page(conn, item["transcript_id"], offset=item["position"] - 1,
+                                       limit=1)
+        if previous:
+            before = (f'<div style="color:#777;font-size:0.9em;margin-bottom:6px">'
+                      f'{escape(previous[0]["speaker"])}: {escape(previous[0]["text"])}</div>')
+    st.html(
+        f'{before}<div style="font-size:0.9em;color:#555">{escape(item["transcript_id"])} · turn '
+        f'{escape(item["turn_id"])} · <b>{escape(item["speaker"])}</b>'
+        f'{" (" + escape(item["role"]) + ")" if item["role"] else ""}</div>'
+        f'<div style="font-size:1.15em;line-height:1.7;margin:6px 0 10px 0">'
+        f'{highlighted(item["turn_text"], [coding], colours)}</div>'
+        f'<div>{code_chip(item["code"], colours)} confidence '
+        f'{"unknown" if item["confidence"] is None else format(item["confidence"], ".2f")}'
+        f' · {escape(item["coder"])}'
+        f'{" · evidence " + escape(item["evidence"]) if item["evidence"] else ""}</div>'
+    )
+    st.link_button("Open in the transcript", f"?transcript={item['transcript_id']}")
+    if notes:
+        st.html("".join(
+            f'<div style="background:#fff8dc;padding:4px 8px;margin:2px 0;border-radius:4px">'
+            f'<b>memo</b> by {escape(note["reviewer"])}: {escape(note["note"])}</div>'
+            for note in notes))
+    others = [d for d in coding["decisions"] if d["reviewer"] != session.reviewer]
+    if others:
+        st.caption("Other reviewers: " + ", ".join(f"{d['reviewer']} {d['status']}"
+                                                   for d in others))
+    _definitions(codebook, [item["code"]])
+    accept, reject, skip = st.columns(3)
+    if accept.button("Accept", key="review_accept", shortcut="A", type="primary",
+                     width="stretch"):
+        review.decide(store, session.reviewer, item["coding_id"], Verdict.ACCEPT,
+                      decision_id=_decision_id("verdict"))
+        _sent("verdict", f"Accepted {item['code']} on {item['transcript_id']}/{item['turn_id']}.")
+    if reject.button("Reject", key="review_reject", shortcut="X", width="stretch"):
+        review.decide(store, session.reviewer, item["coding_id"], Verdict.REJECT,
+                      decision_id=_decision_id("verdict"))
+        _sent("verdict", f"Rejected {item['code']} on {item['transcript_id']}/{item['turn_id']}.")
+    if skip.button("Skip", key="review_skip_button", shortcut="S", width="stretch"):
+        st.session_state["review_skip"] = st.session_state.get("review_skip", 0) + 1
+        st.rerun()
+    st.caption("Keys: A accept · X reject · S skip · U undo; Enter sends a form.")
+    known = list(codebook)
+    correct, add, memo = st.tabs(["Change code or span", "Add a missed code", "Memo"])
+    with correct, st.form("review_correct"):
+        new_code = st.selectbox("Code", known, index=known.index(item["code"])
+                                if item["code"] in known else 0, key="correct_code")
+        span = st.text_input("Span: the exact words of the turn (blank: keep the span)",
+                             value=item["turn_text"][item["start_char"]:item["end_char"]],
+                             key="correct_span")
+        if st.form_submit_button("Save correction", key="correct_send"):
+            _send(lambda: _correct(store, session, item, new_code, span, known), "correct",
+                  f"Corrected to {new_code}.")
+    with add, st.form("review_add"):
+        add_code = st.selectbox("Code", known, key="add_code")
+        span = st.text_input("Span: exact words of this turn (blank: the whole turn)",
+                             key="add_span")
+        if st.form_submit_button("Add code to this turn", key="add_send"):
+            _send(lambda: _add(store, session, item, add_code, span, known), "add",
+                  f"Added {add_code} to {item['transcript_id']}/{item['turn_id']}.")
+    with memo, st.form("review_memo", clear_on_submit=True):
+        note = st.text_input("Memo on this coding", key="memo_note")
+        if st.form_submit_button("Save memo", key="memo_send"):
+            _send(lambda: review.decide(store, session.reviewer, item["coding_id"],
+                                        Verdict.MEMO, note=note,
+                                        decision_id=_decision_id("memo")),
+                  "memo", "Memo saved.")
+
+
+def _send(action, slot: str, message: str) -> None:
+    """Run a decision; a user mistake shows as an error line and keeps the form."""
+    try:
+        action()
+    except ReltextError as error:
+        st.error(str(error))
+        return
+    _sent(slot, message)
+
+
+def _span_of(text: str, words: str) -> tuple[int, int] | None:
+    """The offsets of ``words`` in ``text``; raises when they are not there."""
+    words = words.strip()
+    if not words:
+        return None
+    start = text.find(words)
+    if start < 0:
+        raise ReltextError(f"the words {words!r} are not in this turn",
+                           fix="Copy the span exactly from the turn's text.")
+    return start, start + len(words)
+
+
+def _correct(store: Store, session: Session, item: dict[str, Any], code: str, words: str,
+             known: list[str]) -> None:
+    span = _span_of(item["turn_text"], words) or (item["start_char"], item["end_char"])
+    review.decide(store, session.reviewer, item["coding_id"], Verdict.CORRECT, code=code,
+                  start_char=span[0], end_char=span[1], known_codes=known,
+                  decision_id=_decision_id("correct"))
+
+
+def _add(store: Store, session: Session, item: dict[str, Any], code: str, words: str,
+         known: list[str]) -> None:
+    span = _span_of(item["turn_text"], words) or (None, None)
+    review.add_code(store, session.reviewer, item["transcript_id"], item["turn_id"], code,
+                    start_char=span[0], end_char=span[1], known_codes=known,
+                    decision_id=_decision_id("add"))
+
+
+# -- Agreement ---------------------------------------------------------------------------
+
+
+def render_agreement(store: Store, session: Session, *, title: str = "Agreement") -> None:
+    """Per-code agreement of a pair of raters, with the turns where they disagree."""
+    st.header(title)
+    version = project_version(store)
+    raters = _cached_raters(version, session.reviewer if session.blind else None, store)
+    pairs = [(a, b) for i, a in enumerate(raters) for b in raters[i + 1 :]
+             if not (a.kind == "auto" and b.kind == "auto")]
+    if not pairs:
+        st.info("Agreement needs two coders on the same turns: review some auto-codes first.")
+        return
+    labels = [f"{a.label} vs {b.label}" for a, b in pairs]
+    default = next((i for i, (a, b) in enumerate(pairs) if b.name == session.reviewer), 0)
+    chosen = st.selectbox("Compare", labels, index=default, key="agreement_pair")
+    first, second = pairs[labels.index(chosen)]
+    pair = _cached_pair(version, first, second, store)
+    if not pair.units:
+        st.info("These two have no turns in common yet.")
+        return
+    codes = list(_codebook(store))
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        rows = pair.per_code(codes)
+    frame = pd.DataFrame(rows).rename(columns={
+        "first_only": f"only {first.label}", "second_only": f"only {second.label}"})
+    for column in ("kappa", "alpha"):  # undefined: the code absent (or everywhere) for both
+        frame[column] = [f"{value:.2f}" if not math.isnan(value) else "undefined"
+                         for value in frame[column]]
+    kappas = [row["kappa"] for row in rows if not math.isnan(row["kappa"])]
+    left, right = st.columns(2)
+    left.metric("Turns both coded", len(pair.units))
+    right.metric("Mean kappa over codes", "undefined" if not kappas
+                 else f"{sum(kappas) / len(kappas):.2f}")
+    st.dataframe(frame, hide_index=True, width="stretch", height=_table_height(len(frame)))
+    plotted = pd.DataFrame([row for row in rows if not math.isnan(row["kappa"])])
+    if not plotted.empty:
+        figure = px.bar(plotted, x="code", y="kappa", range_y=[-1, 1],
+                        title=f"Cohen's kappa per code: {first.label} vs {second.label}")
+        st.plotly_chart(figure, width="stretch")
+    st.subheader("Where they disagree")
+    disputed = [row["code"] for row in rows if row["first_only"] or row["second_only"]]
+    if not disputed:
+        st.write("They agree on every code over these turns.")
+        return
+    code = st.selectbox("Code", disputed, key="agreement_code")
+    turns = pd.DataFrame(review.disagreeing_turns(store, pair, code))
+    turns.insert(0, "open", "?transcript=" + turns["transcript_id"].astype(str))
+    st.dataframe(turns, hide_index=True, width="stretch", column_config={
+        "open": st.column_config.LinkColumn("open", display_text="read", width="small")})
+
+
+# -- Export ------------------------------------------------------------------------------
+
+
+def render_export(store: Store, session: Session, *, title: str = "Export") -> None:
+    """Downloads: every coding and every review decision as CSV, the project as REFI-QDA."""
+    st.header(title)
+    with store.read() as conn:
+        codings, coders = store.count_codings(conn)
+    st.write(f"{codings} codings by {coders} coder(s), one row each with its turn, span, "
+             "coder and evidence.")
+    # The files are made when the button is pressed, not on every visit to the page.
+    st.download_button(
+        "Download codings CSV", file_name="codings.csv", mime="text/csv", key="export_codings",
+        data=lambda: codings_frame(store)[CODING_COLUMNS].to_csv(index=False).encode("utf-8"))
+    own = session.reviewer if session.blind else None
+    st.write("Every review decision with its reviewer, time, verdict, resulting state and the "
+             "state before it" + (" (yours only: blind mode)." if session.blind else "."))
+    st.download_button(
+        "Download decisions CSV", file_name="decisions.csv", mime="text/csv",
+        key="export_decisions",
+        data=lambda: review.decisions_frame(store, reviewer=own).to_csv(index=False)
+        .encode("utf-8"))
+    accepted_only = st.checkbox("REFI-QDA: only the codings whose latest decision accepts or "
+                                "corrects them", key="export_accepted_only")
+    st.download_button(
+        "Download REFI-QDA project (.qdpx)", file_name=f"{store.path.stem}.qdpx",
+        mime="application/zip", key="export_qdpx",
+        data=lambda: _qdpx_bytes(store, accepted_only=accepted_only))
+
+
+def _qdpx_bytes(store: Store, *, accepted_only: bool) -> bytes:
+    """The REFI-QDA file, written where only this process sees it, as bytes."""
+    with tempfile.TemporaryDirectory() as folder:
+        out = Path(folder) / "project.qdpx"
+        write_qdpx(store, out, accepted_only=accepted_only)
+        return out.read_bytes()

@@ -1,0 +1,45 @@
+"""The Topics page: the latest topic model's themes and the turns that show each best."""
+
+from __future__ import annotations
+
+import plotly.express as px
+import streamlit as st
+
+from ..store import Store
+from ..topic_views import topics_frame, turn_topics_frame
+from ..topics import RUN_KIND
+from .pages import Session, project_version
+
+
+def has_topics(store: Store) -> bool:
+    """Whether the project holds a fitted topic model (the page is listed only then)."""
+    with store.read() as conn:
+        return store.latest_run(conn, RUN_KIND) is not None
+
+
+@st.cache_data(max_entries=4, show_spinner=False)
+def _cached_topics(version: tuple[str, int, int], run_count: int, _store: Store):
+    return topics_frame(_store), turn_topics_frame(_store)
+
+
+def render_topics(store: Store, session: Session, *, title: str = "Topics") -> None:
+    """Topics of the latest ``reltext topics`` run: sizes, words, representative turns."""
+    st.header(title)
+    with store.read() as conn:
+        runs = len(store.list_runs(conn, kind=RUN_KIND))
+    topics, turns = _cached_topics(project_version(store), runs, store)
+    st.caption(f"Run {topics['run_id'].iloc[0]}: {len(topics)} topics over {len(turns)} units.")
+    figure = px.bar(topics.astype({"topic_id": str}), x="size", y="label", orientation="h",
+                    hover_data=["words"], title="Turns per topic")
+    figure.update_layout(yaxis={"categoryorder": "total ascending"})
+    st.plotly_chart(figure, width="stretch")
+    st.dataframe(topics.drop(columns=["run_id"]), hide_index=True, width="stretch")
+    labels = {f"{row.topic_id}: {row.label}": row.topic_id for row in topics.itertuples()}
+    chosen = labels[st.selectbox("Topic", list(labels), key="topics_topic")]
+    examples = turns[(turns["topic_id"] == chosen) & turns["representative"].notna()]
+    examples = examples.sort_values("representative")[
+        ["transcript_id", "turn_id", "speaker", "probability", "text"]].copy()
+    examples.insert(0, "open", "?transcript=" + examples["transcript_id"].astype(str))
+    st.write("The turns that show this topic best:")
+    st.dataframe(examples, hide_index=True, width="stretch", column_config={
+        "open": st.column_config.LinkColumn("open", display_text="read", width="small")})

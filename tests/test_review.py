@@ -1,0 +1,291 @@
+"""The review queue, decisions, undo, blind mode, agreement, and concurrent reviewers."""
+
+from __future__ import annotations
+
+import math
+import multiprocessing
+import warnings
+from itertools import pairwise
+from pathlib import Path
+
+import krippendorff
+import numpy as np
+import pytest
+from sklearn.metrics import cohen_kappa_score
+from sqlalchemy import text
+from viewer_support import AUTO_CODER, build_project
+
+from reltext import review
+from reltext.errors import ReltextError
+from reltext.model import Verdict
+from reltext.store import Store
+
+
+@pytest.fixture
+def store(tmp_path: Path):
+    opened = Store.open(build_project(tmp_path))
+    yield opened
+    opened.close()
+
+
+def _decisions(store: Store) -> list[dict]:
+    with store.read() as conn:
+        return [dict(row) for row in conn.execute(
+            text("SELECT * FROM decisions ORDER BY pk")).mappings()]
+
+
+def _item(store: Store, code: str) -> dict:
+    return next(item for item in review.review_queue(store, "alice", limit=50)
+                if item["code"] == code)
+
+
+def test_review_queue_orders_least_confident_first(store):
+    queue = review.review_queue(store, "alice", limit=10)
+    assert [item["confidence"] for item in queue] == [0.30, 0.42, 0.55, 0.75, 0.91]
+    assert review.queue_size(store, "alice") == 5
+    assert [i["code"] for i in review.review_queue(store, "alice", limit=2, offset=1)] == \
+        ["isolation", "hope"]
+    only = review.review_queue(store, "alice", transcript_id="int02")
+    assert {item["transcript_id"] for item in only} == {"int02"}
+
+
+def test_review_queue_follows_uncertainty_when_given(store):
+    queue = review.review_queue(store, "alice", limit=10)
+    by_code = {item["code"]: item["coding_id"] for item in queue}
+    uncertainty = {by_code["trust"]: 0.9, by_code["hope"]: 0.2}
+    ordered = review.review_queue(store, "alice", limit=10, uncertainty=uncertainty)
+    assert [item["code"] for item in ordered] == \
+        ["trust", "hope", "stigma", "isolation", "disempowerment"]
+
+
+def test_review_decisions_record_reviewer_time_and_previous_state(store):
+    trust = _item(store, "trust")
+    accepted = review.decide(store, "alice", trust["coding_id"], Verdict.ACCEPT)
+    assert accepted["status"] == "accepted" and accepted["reviewer"] == "alice"
+    assert accepted["previous"]["status"] == "pending"
+    assert accepted["decided_at"].endswith("+00:00")
+    isolation = _item(store, "isolation")
+    corrected = review.decide(store, "alice", isolation["coding_id"], "correct",
+                              code="hopelessness", known_codes=["hopelessness", "isolation"])
+    assert (corrected["code"], corrected["status"]) == ("hopelessness", "corrected")
+    assert corrected["previous"]["code"] == "isolation"
+    again = review.decide(store, "alice", isolation["coding_id"], "correct",
+                          start_char=0, end_char=8)
+    assert again["previous"]["code"] == "hopelessness" and again["code"] == "hopelessness"
+    rejected = review.decide(store, "alice", _item(store, "hope")["coding_id"], "reject")
+    assert rejected["status"] == "rejected"
+    memo = review.decide(store, "alice", trust["coding_id"], "memo", note="<b>check</b>")
+    assert memo["status"] == "accepted" and memo["note"] == "<b>check</b>"
+    assert review.queue_size(store, "alice") == 2
+    assert review.queue_size(store, "bob") == 5
+    rows = _decisions(store)
+    assert [row["verdict"] for row in rows] == ["accept", "correct", "correct", "reject", "memo"]
+
+
+def test_review_mistakes_are_errors_and_leave_nothing(store):
+    item = _item(store, "trust")
+    with pytest.raises(ReltextError, match="unknown code 'nonsense'"):
+        review.decide(store, "alice", item["coding_id"], "correct", code="nonsense",
+                      known_codes=["trust"])
+    with pytest.raises(ReltextError, match="not inside the turn"):
+        review.decide(store, "alice", item["coding_id"], "correct", start_char=5, end_char=999)
+    with pytest.raises(ReltextError, match="changes neither"):
+        review.decide(store, "alice", item["coding_id"], "correct", code="trust")
+    with pytest.raises(ReltextError, match="memo needs some text"):
+        review.decide(store, "alice", item["coding_id"], "memo", note="  ")
+    with pytest.raises(ReltextError, match="reviewer name"):
+        review.decide(store, "human:alice", item["coding_id"], "accept")
+    with pytest.raises(ReltextError, match="no turn '99'"):
+        review.add_code(store, "alice", "int01", "99", "hope")
+    assert _decisions(store) == []
+
+
+def test_review_add_code_makes_a_human_coding_with_an_accept(store):
+    decision = review.add_code(store, "alice", "int01", "2", "connection",
+                               start_char=0, end_char=4)
+    with store.read() as conn:
+        coding = conn.execute(text("SELECT * FROM codings WHERE coder = 'human:alice'")) \
+            .mappings().one()
+    assert (coding["code"], coding["origin"], coding["start_char"], coding["end_char"]) == \
+        ("connection", "human", 0, 4)
+    assert decision["verdict"] == "accept" and decision["previous"]["status"] == "absent"
+    whole = review.add_code(store, "alice", "int01", "3", "agency")
+    assert (whole["start_char"], whole["end_char"]) == (0, len(
+        "I feel like things could get better this year, bit by bit."))
+
+
+def test_review_same_decision_id_records_once(store):
+    item = _item(store, "trust")
+    first = review.decide(store, "alice", item["coding_id"], "accept", decision_id="d-1")
+    second = review.decide(store, "alice", item["coding_id"], "accept", decision_id="d-1")
+    added = [review.add_code(store, "alice", "int01", "2", "hope", decision_id="d-2")
+             for _ in range(2)]
+    assert first == second and added[0] == added[1]
+    assert len(_decisions(store)) == 2
+    with store.read() as conn:
+        assert conn.execute(text("SELECT COUNT(*) FROM codings WHERE coder = 'human:alice'")) \
+            .scalar_one() == 1
+
+
+def test_review_undo_restores_previous_states_in_reverse_order(store):
+    trust, hope = _item(store, "trust"), _item(store, "hope")
+    review.decide(store, "alice", trust["coding_id"], "accept")
+    review.decide(store, "alice", trust["coding_id"], "correct", code="connection")
+    review.decide(store, "bob", hope["coding_id"], "reject")
+    added = review.add_code(store, "alice", "int01", "2", "agency")
+    before = _decisions(store)
+    assert review.last_undoable(store, "alice")["decision_id"] == added["decision_id"]
+    undone = review.undo_last(store, "alice")
+    assert (undone["verdict"], undone["status"], undone["undoes"]) == \
+        ("undo", "absent", added["decision_id"])
+    assert review.reviewer_view(store, "alice") == {trust["turn_pk"]: {"connection"}}
+    assert review.undo_last(store, "alice")["code"] == "trust"
+    assert review.reviewer_view(store, "alice") == {trust["turn_pk"]: {"trust"}}
+    assert review.undo_last(store, "alice")["status"] == "pending"
+    assert review.undo_last(store, "alice") is None
+    assert review.reviewer_view(store, "alice") == {}
+    assert review.reviewer_view(store, "bob") == {hope["turn_pk"]: set()}
+    # Append-only: the earlier rows are untouched, three undos were added.
+    after = _decisions(store)
+    assert after[: len(before)] == before and len(after) == len(before) + 3
+    with pytest.raises(ReltextError, match="withdrawn"):
+        review.decide(store, "alice", added["coding_id"], "accept")
+
+
+def test_review_blind_mode_hides_other_reviewers(store):
+    review.add_code(store, "bob", "int01", "0", "trust")
+    review.decide(store, "bob", _item(store, "hope")["coding_id"], "accept")
+    turns = review.transcript_page(store, "int01", reviewer="alice", blind=True)
+    codings = [c for turn in turns for c in turn["codings"]]
+    assert {c["coder"] for c in codings} == {AUTO_CODER}
+    assert all(c["decisions"] == [] for c in codings)
+    seen = review.transcript_page(store, "int01", reviewer="alice", blind=False)
+    codings = [c for turn in seen for c in turn["codings"]]
+    assert "human:bob" in {c["coder"] for c in codings}
+    assert any(d["reviewer"] == "bob" for c in codings for d in c["decisions"])
+    assert [r.name for r in review.raters(store, blind_reviewer="alice")] == [AUTO_CODER]
+
+
+def test_review_agreement_matches_sklearn_and_krippendorff(store):
+    queue = {item["code"]: item for item in review.review_queue(store, "alice", limit=10)}
+    for reviewer, verdicts in {"alice": {"trust": "accept", "hope": "reject",
+                                         "isolation": "accept", "stigma": "reject"},
+                               "bob": {"trust": "accept", "hope": "accept",
+                                       "isolation": "reject", "stigma": "reject"}}.items():
+        for code, verdict in verdicts.items():
+            review.decide(store, reviewer, queue[code]["coding_id"], verdict)
+    review.add_code(store, "bob", "int01", "1", "hope")
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        rows = review.agreement(store, codes=["hope", "trust", "isolation", "stigma"])
+    pair = {row["code"]: row for row in rows
+            if (row["first"], row["second"]) == ("alice (review)", "bob (review)")}
+    # Turns: int01/1 (trust; bob adds hope), int01/3 (hope), int01/4 (isolation), int02/1.
+    alice_hope, bob_hope = [0, 0, 0, 0], [1, 1, 0, 0]
+    assert pair["hope"]["turns"] == 4
+    assert pair["hope"]["second_only"] == 2 and pair["hope"]["both"] == 0
+    assert math.isclose(pair["hope"]["kappa"], cohen_kappa_score(alice_hope, bob_hope))
+    alice_isolation, bob_isolation = [0, 0, 1, 0], [0, 0, 0, 0]
+    assert math.isclose(pair["isolation"]["kappa"],
+                        cohen_kappa_score(alice_isolation, bob_isolation))
+    assert math.isclose(pair["isolation"]["alpha"], krippendorff.alpha(
+        reliability_data=np.array([alice_isolation, bob_isolation], dtype=float),
+        level_of_measurement="nominal"))
+    assert pair["trust"]["kappa"] == 1.0 and pair["trust"]["both"] == 1
+    assert math.isnan(pair["stigma"]["kappa"])  # both rejected it: no variation, undefined
+    auto = {row["code"]: row for row in rows
+            if (row["first"], row["second"]) == (AUTO_CODER, "alice (review)")}
+    assert (auto["hope"]["first_only"], auto["hope"]["both"]) == (1, 0)
+    rater = {r.label: r for r in review.raters(store)}
+    compared = review.compare(store, rater["alice (review)"], rater["bob (review)"])
+    disputed = review.disagreeing_turns(store, compared, "hope")
+    assert {(row["transcript_id"], row["turn_id"], row["coded_by"]) for row in disputed} == \
+        {("int01", "1", "bob (review)"), ("int01", "3", "bob (review)")}
+
+
+def _review_many(db: str, reviewer: str, coding_ids: list[str], rounds: int) -> None:
+    store = Store.open(db)
+    for round_index in range(rounds):
+        for coding_id in coding_ids:
+            verdict = "accept" if (round_index + len(reviewer)) % 2 else "reject"
+            # Each decision sent twice, as a double click would.
+            for _ in range(2):
+                review.decide(store, reviewer, coding_id, verdict,
+                              decision_id=f"{reviewer}-{coding_id}-{round_index}")
+    store.close()
+
+
+def test_review_concurrent_reviewers_never_lose_or_duplicate(store):
+    coding_ids = [item["coding_id"] for item in review.review_queue(store, "x", limit=10)]
+    reviewers, rounds = ["alice", "bob", "carol", "dan"], 6
+    context = multiprocessing.get_context("fork")
+    workers = [context.Process(target=_review_many,
+                               args=(str(store.path), name, coding_ids, rounds))
+               for name in reviewers]
+    for worker in workers:
+        worker.start()
+    for worker in workers:
+        worker.join(120)
+        assert worker.exitcode == 0
+    rows = _decisions(store)
+    assert len(rows) == len(reviewers) * rounds * len(coding_ids)
+    assert len({row["decision_id"] for row in rows}) == len(rows)
+    # Each reviewer's decisions on a coding chain: each previous is the one before it.
+    for name in reviewers:
+        for coding_pk in {row["coding_pk"] for row in rows}:
+            chain = [row for row in rows if row["reviewer"] == name
+                     and row["coding_pk"] == coding_pk]
+            assert len(chain) == rounds
+            for before, after in pairwise(chain):
+                assert f'"decision_id": "{before["decision_id"]}"' in after["previous"]
+
+
+def test_review_learned_coder_uncertainty_orders_the_queue(store):
+    assert review.learned_uncertainty(store) is None
+    with store.write() as conn:
+        keys = store.turn_keys(conn)
+        turn_pk, text_ = keys[("int01", "2")]
+        store.add_codings(conn, [
+            {"turn_pk": turn_pk, "code": code, "start_char": 0, "end_char": len(text_),
+             "confidence": probability, "coder": "learned:m1", "origin": "classifier"}
+            for code, probability in (("hope", 0.97), ("trust", 0.52), ("agency", 0.70))])
+    uncertainty = review.learned_uncertainty(store)
+    assert sorted(round(value, 2) for value in uncertainty.values()) == [0.06, 0.6, 0.96]
+    queue = review.review_queue(store, "alice", limit=10, uncertainty=uncertainty)
+    assert [(item["coder"], item["code"]) for item in queue[:3]] == [
+        ("learned:m1", "trust"), ("learned:m1", "agency"), ("learned:m1", "hope")]
+    assert queue[3]["confidence"] == 0.30  # then the others, least confident first
+
+
+def test_review_agreement_with_an_imported_human_coder(store, tmp_path):
+    from reltext.gold import import_codings
+
+    table = tmp_path / "ann.csv"
+    table.write_text("transcript_id,turn_id,codes\nint01,1,trust\nint01,3,\nint01,4,isolation\n",
+                     encoding="utf-8")
+    import_codings(store, table, coder="human:ann")
+    rater = {r.label: r for r in review.raters(store)}
+    assert rater["human:ann"].kind == "human"
+    pair = review.compare(store, rater[AUTO_CODER], rater["human:ann"])
+    assert len(pair.units) == 3  # the turns ann coded, all of which the auto-coder coded
+    rows = {row["code"]: row for row in pair.per_code(["trust", "hope", "isolation"])}
+    assert (rows["trust"]["both"], rows["hope"]["first_only"], rows["isolation"]["both"]) == \
+        (1, 1, 1)
+    assert math.isclose(rows["hope"]["kappa"], cohen_kappa_score([0, 1, 0], [0, 0, 0]))
+
+
+def test_review_decisions_reach_the_analyses_undo_included(store):
+    from reltext.effective import effective_codings
+
+    def codes() -> list[str]:
+        return sorted(effective_codings(store, AUTO_CODER)["code"])
+
+    stigma = _item(store, "stigma")
+    review.decide(store, "alice", stigma["coding_id"], "reject")
+    review.decide(store, "alice", stigma["coding_id"], "memo", note="checked twice")
+    assert "stigma" not in codes()
+    review.undo_last(store, "alice")  # the memo
+    review.undo_last(store, "alice")  # the rejection
+    assert "stigma" in codes()
+    review.decide(store, "alice", _item(store, "hope")["coding_id"], "correct", code="agency")
+    assert "agency" in codes() and "hope" not in codes()

@@ -1,0 +1,263 @@
+"""The viewer's pages and review actions through Streamlit's AppTest, against a real project."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from sqlalchemy import text
+from streamlit.testing.v1 import AppTest
+from viewer_support import HOSTILE, build_project
+
+from reltext.cli.view import app_script, streamlit_command
+from reltext.store import Store
+from reltext.viewer.markup import highlighted
+
+APP = Path(__file__).resolve().parent.parent / "app" / "streamlit_app.py"
+
+
+@pytest.fixture
+def project(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    db = build_project(tmp_path)
+    monkeypatch.setenv("RELTEXT_DB", str(db))
+    monkeypatch.setenv("RELTEXT_REVIEWER", "alice")
+    monkeypatch.delenv("RELTEXT_BLIND", raising=False)
+    return db
+
+
+def _app(page: str | None = None, **query: str) -> AppTest:
+    app = AppTest.from_file(str(APP), default_timeout=30)
+    app.query_params.update(query)
+    app.run()
+    if page is not None:
+        app.sidebar.radio(key="page").set_value(page).run()
+    assert not app.exception, app.exception
+    return app
+
+
+def _rows(db: Path, sql: str) -> list[dict]:
+    store = Store.open(db)
+    with store.read() as conn:
+        rows = [dict(row) for row in conn.execute(text(sql)).mappings()]
+    store.close()
+    return rows
+
+
+def _html(app: AppTest) -> str:
+    return "".join(element.proto.body for element in app.get("html"))
+
+
+def test_viewer_asks_for_a_reviewer_name(project, monkeypatch):
+    monkeypatch.delenv("RELTEXT_REVIEWER")
+    app = AppTest.from_file(str(APP), default_timeout=30).run()
+    assert not app.sidebar.radio
+    app.text_input[0].input("bad:name")
+    app.button[0].click().run()
+    assert "reviewer name 'bad:name' is not usable" in app.error[0].value
+    app.text_input[0].input("zoe")
+    app.button[0].click().run()
+    assert app.session_state["reviewer"] == "zoe"
+    assert app.sidebar.radio(key="page").value == "Corpus"
+
+
+def test_viewer_corpus_lists_transcripts_with_progress_and_filters(project):
+    app = _app("Corpus")
+    frame = app.dataframe[0].value
+    assert list(frame["transcript_id"]) == ["int01", "int02"]
+    assert list(frame["turns"]) == [5, 3] and list(frame["auto-codes"]) == [3, 2]
+    assert {"role", "wave", "site"} <= set(frame.columns)
+    app.multiselect(key="corpus_site").set_value(["South"]).run()
+    assert list(app.dataframe[0].value["transcript_id"]) == ["int02"]
+
+
+def test_viewer_transcript_from_the_url_escapes_hostile_text(project):
+    app = _app(transcript="int02")
+    assert app.sidebar.radio(key="page").value == "Transcript"
+    assert app.selectbox(key="reader_transcript").value == "int02"
+    body = _html(app)
+    assert "&lt;script&gt;alert(1)&lt;/script&gt;" in body
+    assert "&lt;img src=x onerror=alert(1)&gt;" in body
+    assert "<script" not in body and "<img" not in body
+    assert "stigma" in body and "confidence 0.30" in body and "stigma.test" in body
+    assert "background:#e7298a" in body  # the codebook's colour for stigma
+    definitions = [element.proto.body for element in app.get("html")]
+    assert any("Being labelled or treated as less." in body for body in definitions)
+
+
+def test_viewer_transcript_filters_by_code_and_speaker(project):
+    app = _app(transcript="int01")
+    app.multiselect(key="reader_codes").set_value(["hope"]).run()
+    body = _html(app)
+    assert "things could get better" in body and "title=\"hope" in body
+    assert "title=\"trust" not in body
+    app.selectbox(key="reader_speaker").set_value("Interviewer").run()
+    assert "Pat" not in _html(app) and "support team" in _html(app)
+
+
+def test_viewer_review_accept_reject_correct_add_memo_undo(project):
+    app = _app("Review")
+    assert "5 auto-code(s) waiting for alice" in app.caption[0].value
+    shown = _html(app)  # the least confident first, after the turn before it
+    assert "Interviewer: Tell me about the ward." in shown
+    assert "&lt;img src=x onerror=alert(1)&gt;" in shown and "<img" not in shown
+    app.button(key="review_accept").click().run()  # stigma, the least confident
+    assert "Accepted stigma on int02/1" in app.success[0].value
+    app.button(key="review_reject").click().run()  # isolation
+    app.selectbox(key="review_code").set_value("hope").run()
+    form = app.get("form")  # correct the hope coding to agency with a shorter span
+    app.selectbox(key="correct_code").set_value("agency")
+    app.text_input(key="correct_span").input("things could get better")
+    app.button(key="correct_send").click().run()
+    assert "Corrected to agency" in app.success[0].value, [e.value for e in app.error]
+    app.selectbox(key="review_code").set_value("all codes").run()
+    app.text_input(key="add_span").input("they decided")  # a missed code on a span
+    app.selectbox(key="add_code").set_value("hope")
+    app.button(key="add_send").click().run()
+    assert "Added hope" in app.success[0].value, [e.value for e in app.error]
+    app.text_input(key="memo_note").input("Check <b>this</b> with the team")
+    app.button(key="memo_send").click().run()
+    assert "Memo saved" in app.success[0].value
+    memo = _html(app)  # the memo shows on the coding, as text
+    assert "memo</b> by alice: Check &lt;b&gt;this&lt;/b&gt; with the team" in memo
+    assert "<b>this</b>" not in memo
+    rows = _rows(project, "SELECT d.verdict, d.status, d.code, d.reviewer, d.note, c.coder "
+                          "FROM decisions d JOIN codings c ON c.pk = d.coding_pk ORDER BY d.pk")
+    assert [(r["verdict"], r["status"], r["code"]) for r in rows] == [
+        ("accept", "accepted", "stigma"), ("reject", "rejected", "isolation"),
+        ("correct", "corrected", "agency"), ("accept", "accepted", "hope"),
+        ("memo", "pending", "disempowerment")]
+    assert {r["reviewer"] for r in rows} == {"alice"} and rows[3]["coder"] == "human:alice"
+    assert rows[4]["note"] == "Check <b>this</b> with the team"
+    assert len(form) == 3
+    app.button(key="review_undo").click().run()
+    assert "Undone: memo" in app.success[0].value
+    app.button(key="review_undo").click().run()
+    last = _rows(project, "SELECT verdict, status, undoes FROM decisions ORDER BY pk")[-2:]
+    assert [(r["verdict"], r["status"]) for r in last] == [("undo", "pending"),
+                                                           ("undo", "absent")]
+
+
+def test_viewer_agreement_shows_pairs_and_disagreements(project):
+    app = _app("Review")
+    app.button(key="review_accept").click().run()
+    app.button(key="review_reject").click().run()
+    app.sidebar.radio(key="page").set_value("Agreement").run()
+    assert not app.exception
+    assert app.selectbox(key="agreement_pair").value == \
+        "rules:relational@1.0 vs alice (review)"
+    table = app.dataframe[0].value
+    isolation = table[table["code"] == "isolation"].iloc[0]
+    assert isolation["turns"] == 2 and isolation["only rules:relational@1.0"] == 1
+    assert app.selectbox(key="agreement_code").value == "isolation"
+    disputed = app.dataframe[1].value
+    assert list(disputed["turn_id"]) == ["4"] and list(disputed["transcript_id"]) == ["int01"]
+
+
+def test_viewer_blind_mode_hides_other_reviewers(project, monkeypatch):
+    from reltext import review
+
+    store = Store.open(project)
+    review.add_code(store, "bob", "int01", "0", "connection")
+    store.close()
+    monkeypatch.setenv("RELTEXT_BLIND", "1")
+    app = _app(transcript="int01")
+    assert "human:bob" not in _html(app) and "connection" not in _html(app)
+    app.sidebar.radio(key="page").set_value("Agreement").run()
+    assert "bob" not in str([e.value for e in app.selectbox])
+
+
+def test_viewer_export_offers_codings_and_decisions(project):
+    app = _app("Export")
+    assert not app.exception
+    labels = [element.proto.label for element in app.get("download_button")]
+    assert labels == ["Download codings CSV", "Download decisions CSV",
+                      "Download REFI-QDA project (.qdpx)"]
+
+
+def test_viewer_markup_escapes_text_and_titles():
+    codings = [{"code": "x\"><script>", "start_char": 2, "end_char": 9, "coder": "c",
+                "confidence": 0.5, "evidence": "<img src=x onerror=alert(1)>",
+                "decisions": [], "notes": [{"reviewer": "bob", "note": "<b>memo</b>"}]}]
+    html = highlighted(HOSTILE, codings, {})
+    assert "<script" not in html and "<img" not in html and "<b>" not in html
+    assert "memo by bob: &lt;b&gt;memo&lt;/b&gt;" in html
+    assert "&lt;script&gt;" in html and 'title="x&quot;&gt;&lt;script&gt;' in html
+
+
+def test_viewer_command_serves_locally_headless():
+    command = streamlit_command(app_script(), host="127.0.0.1", port=8600)
+    assert app_script() == APP
+    assert command[command.index("--server.address") + 1] == "127.0.0.1"
+    assert command[command.index("--server.headless") + 1] == "true"
+    assert command[command.index("--browser.gatherUsageStats") + 1] == "false"
+
+
+def test_viewer_command_without_project_is_one_error_line(tmp_path, run_cli):
+    from click.testing import CliRunner
+
+    from reltext.cli import main
+
+    result = CliRunner().invoke(main, ["--db", str(tmp_path / "none.db"), "view"])
+    assert result.exit_code == 1
+    assert result.output.startswith("Error: ") and "no project database here" in result.output
+    assert not (tmp_path / "none.db").exists()
+
+
+def test_viewer_export_writes_a_refi_qda_project(project):
+    import io
+    import zipfile
+
+    from reltext.viewer.pages import _qdpx_bytes
+
+    store = Store.open(project)
+    data = _qdpx_bytes(store, accepted_only=False)
+    store.close()
+    with zipfile.ZipFile(io.BytesIO(data)) as archive:
+        assert "project.qde" in archive.namelist()
+        assert b"stigma" in archive.read("project.qde")
+
+
+def test_viewer_every_page_of_an_empty_project(tmp_path, monkeypatch):
+    Store.open(tmp_path / "empty.db").close()
+    monkeypatch.setenv("RELTEXT_DB", str(tmp_path / "empty.db"))
+    monkeypatch.setenv("RELTEXT_REVIEWER", "alice")
+    app = _app()
+    assert "no transcripts yet" in app.info[0].value
+    for page in ["Transcript", "Review", "Agreement", "Export"]:
+        app.sidebar.radio(key="page").set_value(page).run()
+        assert not app.exception, (page, app.exception)
+    assert "two coders on the same turns" in _app("Agreement").info[0].value
+
+
+def test_viewer_analysis_plots_with_decisions_applied(project):
+    from reltext import review
+
+    app = _app("Analysis")
+    assert len(app.get("plotly_chart")) == 3  # balance, SOS profiles, co-occurrence
+    balance = app.dataframe[0].value.set_index("role")
+    assert balance.loc["client", "evils"] == 3  # isolation, stigma, disempowerment
+    store = Store.open(project)
+    isolation = next(item for item in review.review_queue(store, "alice", limit=10)
+                     if item["code"] == "isolation")
+    review.decide(store, "alice", isolation["coding_id"], "reject")
+    store.close()
+    app.run()
+    assert app.dataframe[0].value.set_index("role").loc["client", "evils"] == 2
+
+
+@pytest.mark.slow  # fits a (fast, TF-IDF + k-means) topic model: about ten seconds
+def test_viewer_topics_page_once_a_model_is_fitted(tmp_path, monkeypatch):
+    from reltext.project import Project
+    from reltext.topics import TopicSettings, fit_topics
+
+    db = tmp_path / "topics.db"
+    with Project(db) as project:
+        project.ingest([Path(__file__).resolve().parent / "data" / "topic-turns.csv"])
+        monkeypatch.setenv("RELTEXT_DB", str(db))
+        monkeypatch.setenv("RELTEXT_REVIEWER", "alice")
+        assert "Topics" not in _app().sidebar.radio(key="page").options
+        fit_topics(project.store, TopicSettings(seed=5, fast=True, embedding="tfidf", topics=4))
+    app = _app("Topics")
+    assert len(app.dataframe[0].value) == 4 and len(app.get("plotly_chart")) == 1
+    examples = app.dataframe[1].value
+    assert len(examples) == 5 and set(examples["open"].str.startswith("?transcript=")) == {True}
