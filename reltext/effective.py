@@ -139,17 +139,21 @@ def coded_turns(store: Store, coder: str | None = None) -> pd.DataFrame:
         coded_keys = set(store.coded_turn_codes(conn, coder))
     turns = turns_frame(store)
     turns["position"] = turns.groupby("transcript_id", sort=False).cumcount()
-    keys = list(zip(turns["transcript_id"], turns["turn_id"]))
+    # Plain lists and dicts here: per-group pandas calls cost seconds on 50,000 turns.
+    keys = list(zip(turns["transcript_id"].tolist(), turns["turn_id"].tolist()))
     turns = turns[[key in coded_keys for key in keys]].copy()
-    grouped = codings.groupby(["transcript_id", "turn_id"])["code"]
-    code_sets = grouped.agg(lambda codes: tuple(sorted(set(codes)))).to_dict()
-    coding_counts = grouped.size().to_dict()
-    keys = list(zip(turns["transcript_id"], turns["turn_id"]))
-    turns["codes"] = [code_sets.get(key, ()) for key in keys]
-    turns["codings"] = [int(coding_counts.get(key, 0)) for key in keys]
+    code_sets: dict[tuple[str, str], set[str]] = {}
+    coding_counts: dict[tuple[str, str], int] = {}
+    for key in zip(codings["transcript_id"].tolist(), codings["turn_id"].tolist(),
+                   codings["code"].tolist()):
+        code_sets.setdefault(key[:2], set()).add(key[2])
+        coding_counts[key[:2]] = coding_counts.get(key[:2], 0) + 1
+    keys = list(zip(turns["transcript_id"].tolist(), turns["turn_id"].tolist()))
+    turns["codes"] = [tuple(sorted(code_sets.get(key, ()))) for key in keys]
+    turns["codings"] = [coding_counts.get(key, 0) for key in keys]
     turns["role"] = [
         role if isinstance(role, str) and role else str(speaker).strip().lower()
-        for role, speaker in zip(turns["role"], turns["speaker"])
+        for role, speaker in zip(turns["role"].tolist(), turns["speaker"].tolist())
     ]
     turns["participant"] = (
         turns["participant_id"].where(turns["participant_id"].notna() & turns["participant_id"].ne(""),
@@ -158,8 +162,9 @@ def coded_turns(store: Store, coder: str | None = None) -> pd.DataFrame:
     ).astype(str)
     turns["wave"] = turns["wave"].fillna("").astype(str) if "wave" in turns else ""
     transcript_role = turns.get("transcript_role", None)
+    own_roles = transcript_role.tolist() if transcript_role is not None else [None] * len(turns)
     turns["is_participant"] = [
-        role in PARTICIPANT_ROLES or (transcript_role is not None and role == transcript_role.loc[i])
-        for i, role in zip(turns.index, turns["role"])
+        role in PARTICIPANT_ROLES or role == own
+        for role, own in zip(turns["role"].tolist(), own_roles)
     ]
     return turns.reset_index(drop=True)
