@@ -322,9 +322,9 @@ class Store:
         where = "t.is_current = 1"
         params: dict[str, Any] = {}
         if transcript_ids is not None:
-            names = [f":id{i}" for i in range(len(transcript_ids))]
-            where += f" AND t.transcript_id IN ({', '.join(names) or 'NULL'})"
-            params.update({f"id{i}": tid for i, tid in enumerate(transcript_ids)})
+            names, ids = in_list(transcript_ids, "id")
+            where += f" AND t.transcript_id IN ({names or 'NULL'})"
+            params.update(ids)
         last_key: tuple[str, int] = ("", -1)
         while True:
             rows = conn.execute(
@@ -395,8 +395,8 @@ class Store:
         """Remove one coder's codings on these turns (re-importing a human coder's file)."""
         removed = 0
         for batch in chunked(turn_pks, 500):
-            names = ", ".join(f":p{i}" for i in range(len(batch)))
-            params = {f"p{i}": pk for i, pk in enumerate(batch)} | {"coder": coder}
+            names, params = in_list(batch)
+            params = params | {"coder": coder}
             removed += conn.execute(
                 text(f"DELETE FROM codings WHERE coder = :coder AND turn_pk IN ({names})"),
                 params,
@@ -433,8 +433,8 @@ class Store:
         """Those of ``turn_pks`` that ``coder`` has not coded."""
         coded: set[int] = set()
         for batch in chunked(turn_pks, 500):
-            names = ", ".join(f":p{i}" for i in range(len(batch)))
-            params = {f"p{i}": pk for i, pk in enumerate(batch)} | {"coder": coder}
+            names, params = in_list(batch)
+            params = params | {"coder": coder}
             coded.update(conn.execute(
                 text(f"SELECT turn_pk FROM coded_turns WHERE coder = :coder "
                      f"AND turn_pk IN ({names})"), params).scalars())
@@ -449,9 +449,9 @@ class Store:
             where.append("c.coder = :coder")
             params["coder"] = coder
         if transcript_ids is not None:
-            names = [f":id{i}" for i in range(len(transcript_ids))]
-            where.append(f"t.transcript_id IN ({', '.join(names) or 'NULL'})")
-            params.update({f"id{i}": tid for i, tid in enumerate(transcript_ids)})
+            names, ids = in_list(transcript_ids, "id")
+            where.append(f"t.transcript_id IN ({names or 'NULL'})")
+            params.update(ids)
         rows = conn.execute(
             text(
                 "SELECT c.coding_id, c.pk AS coding_pk, u.pk AS turn_pk, t.transcript_id, "
@@ -625,13 +625,13 @@ class Store:
         """Codings by id with their turn (text included), in the order of ``coding_ids``."""
         found: dict[str, dict[str, Any]] = {}
         for batch in chunked(coding_ids, 500):
-            names = ", ".join(f":c{i}" for i in range(len(batch)))
+            names, params = in_list(batch)
             rows = conn.execute(
                 text(
                     f"SELECT {_REVIEW_COLUMNS} FROM codings c JOIN turns u ON u.pk = c.turn_pk "
                     f"JOIN transcripts t ON t.pk = u.transcript_pk WHERE c.coding_id IN ({names})"
                 ),
-                {f"c{i}": coding_id for i, coding_id in enumerate(batch)},
+                params,
             )
             found.update((row["coding_id"], dict(row)) for row in rows.mappings())
         return [found[coding_id] for coding_id in coding_ids if coding_id in found]
@@ -714,8 +714,7 @@ class Store:
         """Each reviewer's latest decision on these codings (one reviewer's, if given)."""
         result: list[dict[str, Any]] = []
         for batch in chunked(coding_pks, 500):
-            names = ", ".join(f":p{i}" for i in range(len(batch)))
-            params: dict[str, Any] = {f"p{i}": pk for i, pk in enumerate(batch)}
+            names, params = in_list(batch)
             only = ""
             if reviewer is not None:
                 only = "AND d.reviewer = :reviewer"
@@ -738,8 +737,7 @@ class Store:
         """The notes on these codings (one reviewer's, if given), oldest first."""
         result: list[dict[str, Any]] = []
         for batch in chunked(coding_pks, 500):
-            names = ", ".join(f":p{i}" for i in range(len(batch)))
-            params: dict[str, Any] = {f"p{i}": pk for i, pk in enumerate(batch)}
+            names, params = in_list(batch)
             only = ""
             if reviewer is not None:
                 only = "AND reviewer = :reviewer"
@@ -797,10 +795,10 @@ class Store:
     def _codings_on(self, conn: Connection, turn_pks: Sequence[int], columns: str) -> list:
         rows = []
         for batch in chunked(turn_pks, 500):
-            names = ", ".join(f":p{i}" for i in range(len(batch)))
+            names, params = in_list(batch)
             rows.extend(conn.execute(
                 text(f"SELECT turn_pk, {columns} FROM codings WHERE turn_pk IN ({names})"),
-                {f"p{i}": pk for i, pk in enumerate(batch)},
+                params,
             ).all())
         return rows
 
@@ -815,8 +813,8 @@ class Store:
             found = {turn_pk for turn_pk, who in self._codings_on(conn, among, "coder")
                      if who == coder}
             for batch in chunked(among, 500):
-                names = ", ".join(f":p{i}" for i in range(len(batch)))
-                params = {f"p{i}": pk for i, pk in enumerate(batch)} | {"coder": coder}
+                names, params = in_list(batch)
+                params = params | {"coder": coder}
                 found.update(conn.execute(text(
                     f"SELECT turn_pk FROM coded_turns WHERE coder = :coder "
                     f"AND turn_pk IN ({names})"), params).scalars())
@@ -846,14 +844,14 @@ class Store:
     def turn_rows(self, conn: Connection, turn_pks: Sequence[int]) -> dict[int, dict[str, Any]]:
         result: dict[int, dict[str, Any]] = {}
         for batch in chunked(turn_pks, 500):
-            names = ", ".join(f":p{i}" for i in range(len(batch)))
+            names, params = in_list(batch)
             rows = conn.execute(
                 text(
                     "SELECT u.pk AS turn_pk, t.transcript_id, u.turn_id, u.position, u.speaker, "
                     "u.role, u.text FROM turns u JOIN transcripts t ON t.pk = u.transcript_pk "
                     f"WHERE u.pk IN ({names})"
                 ),
-                {f"p{i}": pk for i, pk in enumerate(batch)},
+                params,
             ).mappings()
             result.update((row["turn_pk"], dict(row)) for row in rows)
         return result
@@ -905,14 +903,14 @@ class Store:
         """Every coding on these turns, by turn and offset."""
         result: list[dict[str, Any]] = []
         for batch in chunked(turn_pks, 500):
-            names = ", ".join(f":p{i}" for i in range(len(batch)))
+            names, params = in_list(batch)
             rows = conn.execute(
                 text(
                     "SELECT c.pk AS coding_pk, c.coding_id, c.turn_pk, c.code, c.start_char, "
                     "c.end_char, c.confidence, c.coder, c.origin, c.evidence FROM codings c "
                     f"WHERE c.turn_pk IN ({names}) ORDER BY c.turn_pk, c.start_char, c.pk"
                 ),
-                {f"p{i}": pk for i, pk in enumerate(batch)},
+                params,
             ).mappings()
             result.extend(dict(row) for row in rows)
         return result
@@ -1012,9 +1010,8 @@ class Store:
         """Current transcripts with their text, format, metadata and ingest time, in id order."""
         where, params = "is_current = 1", {}
         if transcript_ids is not None:
-            names = [f":id{i}" for i in range(len(transcript_ids))]
-            where += f" AND transcript_id IN ({', '.join(names) or 'NULL'})"
-            params = {f"id{i}": tid for i, tid in enumerate(transcript_ids)}
+            names, params = in_list(transcript_ids, "id")
+            where += f" AND transcript_id IN ({names or 'NULL'})"
         rows = conn.execute(
             text("SELECT pk, transcript_id, version, source, format, text, meta, ingested_at "
                  f"FROM transcripts WHERE {where} ORDER BY transcript_id"),
@@ -1046,8 +1043,7 @@ class Store:
         start_char, end_char`` (offsets into the turn's text)."""
         result: list[dict[str, Any]] = []
         for batch in chunked(turn_pks, 500):
-            names = ", ".join(f":p{i}" for i in range(len(batch)))
-            params = {f"p{i}": pk for i, pk in enumerate(batch)}
+            names, params = in_list(batch)
             rows = conn.execute(
                 text("SELECT 'coding' AS kind, pk, turn_pk, start_char, end_char FROM codings "
                      f"WHERE turn_pk IN ({names}) UNION ALL "
@@ -1127,8 +1123,8 @@ class Store:
         coded: set[int] = set()
         codings: list[dict[str, Any]] = []
         for batch in chunked(sorted(set(turn_pks)), 500):
-            names = ", ".join(f":p{i}" for i in range(len(batch)))
-            params = {f"p{i}": pk for i, pk in enumerate(batch)} | {"coder": coder}
+            names, params = in_list(batch)
+            params = params | {"coder": coder}
             coded.update(conn.execute(text(
                 f"SELECT turn_pk FROM coded_turns WHERE coder = :coder AND turn_pk IN ({names})"
             ), params).scalars())
@@ -1142,7 +1138,7 @@ class Store:
         """Turns with their transcript id and the text of the turn before (``""`` if first)."""
         result: dict[int, dict[str, Any]] = {}
         for batch in chunked(sorted(set(turn_pks)), 500):
-            names = ", ".join(f":p{i}" for i in range(len(batch)))
+            names, params = in_list(batch)
             rows = conn.execute(
                 text(
                     "SELECT u.pk AS turn_pk, t.transcript_id, u.turn_id, u.position, u.speaker, "
@@ -1152,7 +1148,7 @@ class Store:
                     "AND p.position = u.position - 1 "
                     f"WHERE u.pk IN ({names})"
                 ),
-                {f"p{i}": pk for i, pk in enumerate(batch)},
+                params,
             ).mappings()
             result.update({row["turn_pk"]: dict(row) for row in rows})
         return result
@@ -1287,11 +1283,11 @@ class Store:
         """Stored vectors of ``model`` for these ``(turn_pk, start_char, end_char)`` spans."""
         found: dict[tuple[int, int, int], bytes] = {}
         for batch in chunked(sorted({span[0] for span in spans}), 500):
-            names = ", ".join(f":p{i}" for i in range(len(batch)))
+            names, params = in_list(batch)
             rows = conn.execute(
                 text("SELECT turn_pk, start_char, end_char, vector FROM embeddings "
                      f"WHERE model = :model AND turn_pk IN ({names})"),
-                {f"p{i}": pk for i, pk in enumerate(batch)} | {"model": model},
+                params | {"model": model},
             )
             for turn_pk, start_char, end_char, vector in rows:
                 found[(turn_pk, start_char, end_char)] = vector
@@ -1509,6 +1505,12 @@ def _configure_sqlite(engine: Engine) -> None:
         # timeout instead of one failing with "database is locked" half-way through.
         immediate = conn.get_execution_options().get("reltext_write", False)
         conn.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
+
+
+def in_list(values: Sequence[Any], prefix: str = "p") -> tuple[str, dict[str, Any]]:
+    """``(":p0, :p1", {"p0": ..., "p1": ...})``: the bound parameters of an ``IN (...)``."""
+    names = [f"{prefix}{index}" for index in range(len(values))]
+    return ", ".join(f":{name}" for name in names), dict(zip(names, values))
 
 
 def chunked(items: Iterable[Any], size: int) -> Iterator[list[Any]]:
