@@ -40,3 +40,13 @@ def atomic_path(out: str | Path, *, private: bool = False) -> Iterator[Path]:
         os.replace(temporary, out)
     finally:
         temporary.unlink(missing_ok=True)
+
+
+def write_text(out: str | Path, content: str | bytes) -> Path:
+    """Write ``content`` to ``out`` atomically (UTF-8 for text)."""
+    with atomic_path(out) as temporary:
+        if isinstance(content, bytes):
+            temporary.write_bytes(content)
+        else:
+            temporary.write_text(content, encoding="utf-8")
+    return Path(out)

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-from pathlib import Path
 
 import click
 
@@ -11,6 +10,7 @@ from ..agreement import json_safe
 from ..batch import ENGINES
 from ..codebook import codebook_from_qdc, codebook_to_qdc, codebook_to_yaml, load_codebook
 from ..coding import CODERS
+from ..files import write_text
 from ..nlp import DEFAULT_PIPELINE
 from . import CONTEXT_SETTINGS, ReltextGroup, db_option, main, open_project
 
@@ -107,7 +107,7 @@ def evaluate_command(gold: str, coder: str | None, json_out: str | None, db: str
     click.echo(_figures(result["codes"], ("support", "predicted", "precision", "recall", "f1",
                                           "kappa"), result["macro"]))
     if json_out:
-        Path(json_out).write_text(json.dumps(json_safe(result), indent=2), encoding="utf-8")
+        write_text(json_out, json.dumps(json_safe(result), indent=2))
         click.echo(f"Wrote {json_out}.")
 
 
@@ -139,7 +139,7 @@ def agreement_command(coders: tuple[str, ...], json_out: str | None, db: str | N
                    for k, v in row.items()} for code, row in result["codes"].items()}
     click.echo(_figures(rows, ("n_a", "n_b", "agreement", "kappa", "alpha"), result["macro"]))
     if json_out:
-        Path(json_out).write_text(json.dumps(json_safe(result), indent=2), encoding="utf-8")
+        write_text(json_out, json.dumps(json_safe(result), indent=2))
         click.echo(f"Wrote {json_out}.")
 
 
@@ -190,7 +190,7 @@ def codebook_export_qdc(codebook_path: str | None, out: str) -> None:
         reltext codebook export-qdc --out relational.qdc
     """
     loaded = load_codebook(codebook_path)
-    Path(out).write_bytes(codebook_to_qdc(loaded))
+    write_text(out, codebook_to_qdc(loaded))
     click.echo(f"Wrote {len(loaded.codes)} codes of {loaded.name}@{loaded.version} to {out}.")
 
 
@@ -209,6 +209,6 @@ def codebook_import_qdc(file: str, out: str, name: str | None, version: str) -> 
         reltext codebook import-qdc nvivo-codes.qdc --out codebooks/team.yaml
     """
     loaded = codebook_from_qdc(file, name=name, version=version)
-    Path(out).write_text(codebook_to_yaml(loaded), encoding="utf-8")
+    write_text(out, codebook_to_yaml(loaded))
     click.echo(f"Wrote {len(loaded.codes)} codes of {loaded.name}@{loaded.version} to {out}; "
                "add phrases or token_patterns to code with it.")

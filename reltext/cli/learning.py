@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import json
 import math
-from pathlib import Path
 
 import click
 
+from ..files import write_text
 from . import CONTEXT_SETTINGS, db_option, main, open_project, table
 
 
@@ -66,7 +66,7 @@ def train(gold: str | None, coder_from: tuple[str, ...], codebook: str | None,
     click.echo("")
     click.echo(format_cv_report(report))
     if json_out:
-        Path(json_out).write_text(json.dumps(report, indent=2), encoding="utf-8")
+        write_text(json_out, json.dumps(report, indent=2))
         click.echo(f"Wrote the report to {json_out}.")
 
 
