@@ -71,6 +71,52 @@ def test_learned_coder_skips_rare_codes_and_never_splits_a_group():
     assert np.isnan(coder.predict_proba(sparse.csr_matrix(X))[:, 1]).all()
 
 
+def test_threshold_marks_as_many_turns_as_people_coded():
+    rng = np.random.default_rng(1)
+    X = rng.normal(size=(200, 5))
+    y = (X[:, 0] + 0.5 * rng.normal(size=200) > 1.0).astype(int)
+    groups = [f"t{i // 20}" for i in range(200)]
+    coder = LearnedCoder(random_state=0).fit(sparse.csr_matrix(X), y[:, None], groups,
+                                             codes=["c"])
+    marked = coder.predict_proba(sparse.csr_matrix(X))[:, 0] >= coder.thresholds_["c"]
+    # In sample the classifier is surer than out of fold, so allow a margin.
+    assert abs(int(marked.sum()) - int(y.sum())) <= 0.35 * y.sum()
+
+
+def test_auto_keeps_rules_less_vetoes_and_adds_the_surest_misses():
+    rng = np.random.default_rng(2)
+    X = rng.normal(size=(300, 4))
+    y = (X[:, 0] > 0.8).astype(int)
+    # The rules find half the positives and one sure negative.
+    ruled = (y == 1) & (np.arange(300) % 2 == 0)
+    ruled[np.argmin(X[:, 0])] = True
+    groups = [f"t{i // 30}" for i in range(300)]
+    coder = LearnedCoder(random_state=0).fit(
+        sparse.csr_matrix(X), y[:, None], groups, codes=["c"], rule_predictions=ruled[:, None])
+    assert coder.modes_["c"] == "combined"
+    assert coder.auto_thresholds_["c"] is not None
+    p = coder.predict_proba(sparse.csr_matrix(X))
+    rule_codes = [{"c"} if r else set() for r in ruled]
+    auto = coder.decide(p, rule_codes, combine=True)[:, 0]
+    assert not auto[np.argmin(X[:, 0])]  # vetoed
+    assert auto[ruled & (y == 1)].all()  # kept
+    assert auto[~ruled].sum() > 0 and y[~ruled & auto].mean() > 0.8  # added, mostly right
+    assert (coder.decide(p, rule_codes, combine=False)[:, 0]
+            == (p[:, 0] >= coder.thresholds_["c"])).all()
+
+
+def test_auto_keeps_the_rules_alone_for_a_code_with_few_positives():
+    X = np.random.default_rng(3).normal(size=(80, 3))
+    y = np.zeros(80, dtype=int)
+    y[np.argsort(X[:, 0])[-7:]] = 1
+    coder = LearnedCoder(random_state=0).fit(sparse.csr_matrix(X), y[:, None],
+                                             [f"t{i // 10}" for i in range(80)], codes=["c"])
+    assert coder.modes_["c"] == "rules"
+    p = coder.predict_proba(sparse.csr_matrix(X))
+    rule_codes = [{"c"} if i < 3 else set() for i in range(80)]
+    assert coder.decide(p, rule_codes, combine=True)[:, 0].tolist() == [i < 3 for i in range(80)]
+
+
 def test_train_saves_model_manifest_and_row_and_keeps_older(project, small_gold):
     _, codes = small_gold
     first = project.train(gold=codes, embedding="tfidf")

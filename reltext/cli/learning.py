@@ -49,10 +49,16 @@ def train(gold: str | None, coder_from: tuple[str, ...], codebook: str | None,
     rows = []
     for code in model.coder.codes_:
         scores = manifest["cv"].get(code, {})
+        auto = manifest["auto"].get(code, {})
+        mode = auto.get("mode", "rules")
+        if mode == "combined":
+            added = auto.get("threshold")
+            mode = "rules - veto" + (f" + p>={added:g}" if added is not None else "")
         rows.append({"code": code, "positives": model.coder.n_positives_[code],
                      "threshold": manifest["thresholds"].get(code, ""),
                      "cv_kappa": scores.get("kappa", ""),
-                     "auto": manifest["auto"].get(code, {}).get("mode", "rules"),
+                     "auto": mode, "auto_cv_kappa": scores.get("kappa_combined", ""),
+                     "rules_cv_kappa": scores.get("kappa_rules", ""),
                      "note": manifest["fallback_to_rules"].get(code, "")})
     import pandas as pd
 

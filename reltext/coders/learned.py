@@ -1,21 +1,22 @@
 """The learned coder: one calibrated classifier per code, trained on the team's own coding.
 
 Each code gets a class-balanced logistic regression over the turn features of
-:mod:`reltext.coders.features`. Its decision threshold is the one that maximises Cohen's
-kappa on out-of-fold probabilities from cross-validation grouped by transcript (no
-transcript is ever split between a training and a validation fold). A code with fewer than
-``min_positives`` positive turns gets no classifier: it is listed in ``skipped_`` with the
-reason and coded by the rules.
+:mod:`reltext.coders.features`. Its decision threshold is set on out-of-fold probabilities
+from cross-validation grouped by transcript (no transcript is ever split between a training
+and a validation fold) so that the classifier marks as many turns as people coded: with a
+few dozen positives, matching the team's frequency is far steadier than picking the
+threshold with the best out-of-fold kappa, which chases a handful of turns. A code with fewer
+than ``min_positives`` positive turns gets no classifier: it is listed in ``skipped_`` with
+the reason and coded by the rules.
 
-Combining with the rules (``auto``), per code with a classifier, whichever of these scored
-the best kappa in the grouped cross-validation (the rules alone win near-ties):
+Combining with the rules (``auto``), per code with a classifier:
 
-- ``combined``: a turn gets the code when ``p >= threshold`` (the classifier adds what the
-  rules miss), and a rule match stands unless ``p < threshold * veto_ratio`` (the
-  classifier vetoes a match it is confident is wrong; ``veto_ratio`` is 1/3);
-- ``learned``: the classifier alone;
-- ``rules``: the rules alone, which win unless another mode beats them by ``MODE_MARGIN``
-  kappa, and always for codes with fewer than ``min_auto_positives`` positive turns.
+- a rule match stands unless the classifier is confident it is wrong (``p < veto_below``);
+- the classifier adds the turns it ranks highest among those the rules missed, down to an
+  ``add`` threshold set out of fold so that rules and additions together mark as many turns
+  as people coded (none when the rules already mark that many);
+- a code with fewer than ``min_auto_positives`` positive turns keeps the rules alone: a
+  few transcripts' worth of examples are too few to judge the rules by.
 
 Codes without a classifier keep the rules' matches.
 
@@ -26,7 +27,7 @@ Example:
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
 import numpy as np
@@ -41,8 +42,6 @@ from ..errors import NotFittedError
 
 UNKNOWN = -1
 THRESHOLDS = np.round(np.arange(0.05, 0.96, 0.025), 3)
-# How much better than the rules alone a learned mode must score to replace them in auto.
-MODE_MARGIN = 0.05
 # From this many labelled turns on, "auto" cross-validation uses three folds.
 LARGE = 2000
 
@@ -56,20 +55,20 @@ class LearnedCoder(BaseEstimator):
         n_splits: Folds of the grouped cross-validation (fewer when there are fewer groups);
             ``"auto"``: 5, or 3 from ``LARGE`` labelled turns on, where three folds hold
             plenty and training stays fast.
-        veto_ratio: A rule match is vetoed when ``p < threshold * veto_ratio``.
+        veto_below: In ``auto``, a rule match is vetoed when the classifier's probability
+            is below this.
         min_auto_positives: Fewest positive turns for ``auto`` to let a classifier change the
-            rules' codes; below it a few transcripts' out-of-fold scores are too noisy to
-            choose by, and ``auto`` keeps the rules.
+            rules' codes; below it ``auto`` keeps the rules.
         random_state: Seed for the solver and the fold assignment.
     """
 
     def __init__(self, *, min_positives: int = 5, C: float = 1.0, n_splits: int | str = "auto",
-                 veto_ratio: float = 1 / 3, min_auto_positives: int = 10,
+                 veto_below: float = 0.1, min_auto_positives: int = 10,
                  random_state: int | None = 0) -> None:
         self.min_positives = min_positives
         self.C = C
         self.n_splits = n_splits
-        self.veto_ratio = veto_ratio
+        self.veto_below = veto_below
         self.min_auto_positives = min_auto_positives
         self.random_state = random_state
 
@@ -92,7 +91,7 @@ class LearnedCoder(BaseEstimator):
             example_labels: How evidence names each example (``"95/1: Um, okay…"``).
             similarity_block: The features nearest examples are found by (default ``X``).
             rule_predictions: ``(n_examples, n_codes)`` booleans, the rules coder's codes;
-                they let cross-validation pick, per code, how ``auto`` combines.
+                cross-validation sets ``auto``'s add threshold against them.
         """
         X = sparse.csr_matrix(X)
         Y = np.asarray(Y, dtype=int)
@@ -132,9 +131,8 @@ class LearnedCoder(BaseEstimator):
                                             np.asarray(rule_predictions[rows, column], bool))
             self.thresholds_[code] = scores.pop("threshold")
             self.auto_thresholds_[code] = scores.pop("auto_threshold")
-            if positives < self.min_auto_positives:
-                scores["auto_mode"] = "rules"
-            self.modes_[code] = scores["auto_mode"]
+            self.modes_[code] = ("rules" if positives < self.min_auto_positives
+                                 else "combined")
             self.cv_scores_[code] = scores
             self.estimators_[code] = self._classifier().fit(X[rows], Y[rows, column])
             positive_rows = rows[Y[rows, column] == 1]
@@ -149,17 +147,17 @@ class LearnedCoder(BaseEstimator):
 
     def _choose_threshold(self, X: sparse.csr_matrix, y: np.ndarray, groups: np.ndarray,
                           seed: np.ndarray, ruled: np.ndarray) -> dict[str, Any]:
-        """Out-of-fold probabilities, grouped by transcript: thresholds and the auto mode.
+        """Out-of-fold probabilities, grouped by transcript, and the thresholds set on them.
 
-        The learned threshold maximises kappa of ``p >= t``; the auto mode is whichever of
-        the rules alone, the classifier alone, or the two combined (with its own best
-        threshold) scores the highest kappa out of fold; the rules stay unless beaten by
-        ``MODE_MARGIN``, being the simpler account.
+        ``threshold`` makes the classifier mark as many validated turns as people coded;
+        ``auto_threshold`` makes the rules' matches (less vetoed ones) and the classifier's
+        additions together mark that many, or is None when the rules already do. The scores
+        are the out-of-fold scores of the learned and the combined decisions.
         """
         validated = ~seed
         n_groups = len(set(groups[validated]))
         if n_groups < 2:
-            return {"folds": 0, "threshold": 0.5, "auto_threshold": 0.5, "auto_mode": "combined"}
+            return {"folds": 0, "threshold": 0.5, "auto_threshold": None}
         wanted = self.n_splits if self.n_splits != "auto" else (3 if len(y) >= LARGE else 5)
         splitter = GroupKFold(n_splits=min(int(wanted), n_groups))
         out_of_fold = np.full(len(y), np.nan)
@@ -173,31 +171,23 @@ class LearnedCoder(BaseEstimator):
             out_of_fold[inner[test]] = model.predict_proba(X[inner[test]])[:, 1]
         truth = y[inner]
         p = out_of_fold[inner]
-        rules = ruled[inner]
-        learned = np.array([_kappa(truth, p >= t) for t in THRESHOLDS])
-        combined = np.array([_kappa(truth, (p >= t) | (rules & (p >= t * self.veto_ratio)))
-                             for t in THRESHOLDS])
-        best = _best(learned)
-        best_combined = _best(combined)
-        threshold = float(THRESHOLDS[best])
+        kept = ruled[inner] & (p >= self.veto_below)
+        coded = int(truth.sum())
+        threshold = _matching_threshold(lambda t: int((p >= t).sum()), coded)
+        auto_threshold = (None if kept.sum() >= coded else
+                          _matching_threshold(lambda t: int((kept | (p >= t)).sum()), coded))
         predicted = p >= threshold
-        candidates = {"rules": _kappa(truth, rules), "learned": learned[best],
-                      "combined": combined[best_combined]}
-        candidates = {k: (-1.0 if np.isnan(v) else float(v)) for k, v in candidates.items()}
-        mode = max(("learned", "combined"), key=lambda k: candidates[k])
-        if candidates["rules"] >= candidates[mode] - MODE_MARGIN:
-            mode = "rules"
+        combined = kept | (p >= auto_threshold) if auto_threshold is not None else kept
         return {
             "folds": splitter.n_splits,
             "threshold": threshold,
-            "auto_threshold": float(THRESHOLDS[best_combined]),
-            "auto_mode": mode,
-            "kappa": round(float(learned[best]), 4),
+            "auto_threshold": auto_threshold,
+            "kappa": round(_kappa(truth, predicted), 4),
             "precision": round(float(precision_score(truth, predicted, zero_division=0)), 4),
             "recall": round(float(recall_score(truth, predicted, zero_division=0)), 4),
             "f1": round(float(f1_score(truth, predicted, zero_division=0)), 4),
-            "kappa_rules": round(candidates["rules"], 4),
-            "kappa_combined": round(candidates["combined"], 4),
+            "kappa_rules": round(_kappa(truth, ruled[inner]), 4),
+            "kappa_combined": round(_kappa(truth, combined), 4),
         }
 
     # -- predicting -----------------------------------------------------------------------
@@ -234,8 +224,9 @@ class LearnedCoder(BaseEstimator):
             probabilities: From :meth:`predict_proba`.
             rule_codes: The codes the rules coder put on each turn.
             combine: False: a code with a classifier follows the classifier alone
-                (``learned``); True: each code follows its cross-validated auto mode
-                (``auto``). Codes without a classifier follow the rules either way.
+                (``learned``); True: the rules' matches less the vetoed ones, plus the
+                classifier's additions (``auto``). Codes without a classifier follow the
+                rules either way.
         """
         self._check_fitted()
         result = np.zeros(probabilities.shape, dtype=bool)
@@ -249,8 +240,9 @@ class LearnedCoder(BaseEstimator):
             if mode == "learned":
                 result[:, column] = p >= self.thresholds_[code]
                 continue
-            threshold = self.auto_thresholds_[code]
-            result[:, column] = (p >= threshold) | (ruled & (p >= threshold * self.veto_ratio))
+            result[:, column] = ruled & (p >= self.veto_below)
+            if self.auto_thresholds_[code] is not None:
+                result[:, column] |= p >= self.auto_thresholds_[code]
         return result
 
     def nearest_examples(self, similarity_rows: sparse.spmatrix, code: str) -> list[str]:
@@ -264,15 +256,18 @@ class LearnedCoder(BaseEstimator):
         return [labels[i] for i in best]
 
 
-def _best(kappas: np.ndarray) -> int:
-    """Index of the highest kappa (the middle threshold when none is defined)."""
-    if np.all(np.isnan(kappas)):
-        return len(kappas) // 2
-    return int(np.nanargmax(kappas))
+def _matching_threshold(marked: Callable[[float], int], coded: int) -> float:
+    """The threshold whose marked count (``marked(t)``) comes nearest ``coded``.
+
+    Ties go to the higher threshold: fewer, surer codings.
+    """
+    gaps = [abs(marked(t) - coded) for t in THRESHOLDS]
+    best = min(gaps)
+    return float(max(t for t, gap in zip(THRESHOLDS, gaps, strict=True) if gap == best))
 
 
 def _kappa(truth: np.ndarray, predicted: np.ndarray) -> float:
     """Cohen's kappa, NaN when it is undefined (one class only on both sides)."""
-    if len(set(truth)) < 2 and len(set(predicted)) < 2:
+    if len(set(truth)) < 2 and len(set(np.asarray(predicted, bool))) < 2:
         return float("nan")
-    return float(cohen_kappa_score(truth, predicted))
+    return float(cohen_kappa_score(truth, np.asarray(predicted, bool)))
