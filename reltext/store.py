@@ -283,7 +283,7 @@ class Store:
                 "COUNT(u.pk) AS turns, "
                 "(SELECT GROUP_CONCAT(s, '|') FROM (SELECT DISTINCT speaker || '=' || role AS s "
                 "  FROM turns WHERE transcript_pk = t.pk ORDER BY position)) AS speakers, "
-                "(SELECT COALESCE(SUM(LENGTH(text) - LENGTH(REPLACE(text, ' ', '')) + 1), 0) "
+                "(SELECT COALESCE(SUM(word_count(text)), 0) "
                 "  FROM turns WHERE transcript_pk = t.pk) AS words "
                 "FROM transcripts t LEFT JOIN turns u ON u.transcript_pk = t.pk "
                 "WHERE t.is_current = 1 GROUP BY t.pk ORDER BY t.transcript_id"
@@ -1498,6 +1498,8 @@ def _configure_sqlite(engine: Engine) -> None:
         cursor.execute("PRAGMA synchronous = NORMAL")
         cursor.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_S * 1000}")
         cursor.close()
+        # Words as Python's split() counts them, so listings agree with coding runs.
+        dbapi_connection.create_function("word_count", 1, _word_count, deterministic=True)
 
     @event.listens_for(engine, "begin")
     def _on_begin(conn: Connection) -> None:
@@ -1505,6 +1507,10 @@ def _configure_sqlite(engine: Engine) -> None:
         # timeout instead of one failing with "database is locked" half-way through.
         immediate = conn.get_execution_options().get("reltext_write", False)
         conn.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
+
+
+def _word_count(value: str | None) -> int:
+    return len(value.split()) if value else 0
 
 
 def in_list(values: Sequence[Any], prefix: str = "p") -> tuple[str, dict[str, Any]]:

@@ -86,3 +86,13 @@ def test_store_concurrent_writers_lose_nothing(fresh_db):
     store = Store.open(fresh_db)
     with store.read() as conn:
         assert len(store.list_transcripts(conn)) == 60
+
+
+def test_listing_counts_words_as_coding_runs_do(fresh_db):
+    words = "Well,  I  don't\tknow.\n\nMaybe   tomorrow "
+    store = Store.open(fresh_db)
+    with store.write() as conn:
+        store.add_transcript(conn, make_transcript(words=words), content_hash="w")
+    with store.read() as conn:
+        listed = store.list_transcripts(conn)
+    assert listed[0]["words"] == len(words.split()) == 6
