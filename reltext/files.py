@@ -11,6 +11,20 @@ from pathlib import Path
 from .errors import ReltextError
 
 
+def check_folder(out: str | Path, *, fix: str = "Create it first, or write the file elsewhere."
+                 ) -> Path:
+    """The folder ``out`` will be written to, checked before any long work starts.
+
+    Raises:
+        ReltextError: the folder does not exist.
+    """
+    out = Path(out)
+    folder = out.parent if str(out.parent) else Path(".")
+    if not folder.is_dir():
+        raise ReltextError("the folder does not exist", path=folder, fix=fix)
+    return folder
+
+
 @contextmanager
 def atomic_path(out: str | Path, *, private: bool = False) -> Iterator[Path]:
     """A temporary path beside ``out`` that replaces ``out`` when the block succeeds.
@@ -24,10 +38,7 @@ def atomic_path(out: str | Path, *, private: bool = False) -> Iterator[Path]:
         ReltextError: the folder does not exist.
     """
     out = Path(out)
-    folder = out.parent if str(out.parent) else Path(".")
-    if not folder.is_dir():
-        raise ReltextError("the folder does not exist", path=folder,
-                           fix="Create it first, or write the file elsewhere.")
+    folder = check_folder(out)
     descriptor, name = tempfile.mkstemp(dir=folder, prefix=f".{out.name}.", suffix=".tmp")
     os.close(descriptor)
     temporary = Path(name)

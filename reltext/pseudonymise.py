@@ -148,20 +148,46 @@ class Rewritten:
 
 @dataclass(slots=True)
 class PseudonymKey:
-    """Placeholder -> original, per scope; loaded from and saved to a CSV of its own."""
+    """Placeholder -> originals, per scope; loaded from and saved to a CSV of its own.
+
+    One person named in full and by one name ("Dave Smith", "Dave") gets one placeholder:
+    a one-word name joins the one full name in the scope that starts or ends with it, and a
+    full name joins a one-word name that starts or ends it and no other full name holds.
+    """
 
     entries: dict[tuple[str, str, str], str] = field(default_factory=dict)
-    originals: dict[tuple[str, str], str] = field(default_factory=dict)
+    originals: dict[tuple[str, str], list[str]] = field(default_factory=dict)
     counters: Counter[tuple[str, str]] = field(default_factory=Counter)
 
     def placeholder(self, scope: str, category: str, original: str) -> str:
         key = (scope, category, _normal(original))
         if key not in self.entries:
-            self.counters[(scope, category)] += 1
-            placeholder = f"[{category}_{self.counters[(scope, category)]}]"
+            placeholder = self._same_person(scope, category, key[2])
+            if placeholder is None:
+                self.counters[(scope, category)] += 1
+                placeholder = f"[{category}_{self.counters[(scope, category)]}]"
             self.entries[key] = placeholder
-            self.originals[(scope, placeholder)] = original
+            self.originals.setdefault((scope, placeholder), []).append(original)
         return self.entries[key]
+
+    def _same_person(self, scope: str, category: str, name: str) -> str | None:
+        """The placeholder of a name in ``scope`` that is the same person's, if just one."""
+        words = name.split()
+        if category != "PERSON" or not words:
+            return None
+        full_names: dict[str, set[str]] = {}  # placeholder -> its full names
+        for (entry_scope, entry_category, known), placeholder in self.entries.items():
+            if entry_scope == scope and entry_category == "PERSON" and " " in known:
+                full_names.setdefault(placeholder, set()).add(known)
+        if len(words) == 1:
+            matching = {placeholder for placeholder, names in full_names.items()
+                        if any(words[0] in (full.split()[0], full.split()[-1])
+                               for full in names)}
+        else:
+            matching = {self.entries.get((scope, "PERSON", part))
+                        for part in (words[0], words[-1])} - {None}
+            matching -= set(full_names)
+        return matching.pop() if len(matching) == 1 else None
 
     def reserve(self, scope: str, text: str) -> None:
         """Count placeholders already in ``text``, so new ones never reuse their numbers."""
@@ -190,7 +216,7 @@ class PseudonymKey:
                                    line=reader.line_num, fix="Restore the key from its copy.")
             scope, category = row["scope"], row["category"]
             key.entries[(scope, category, _normal(row["original"]))] = row["placeholder"]
-            key.originals[(scope, row["placeholder"])] = row["original"]
+            key.originals.setdefault((scope, row["placeholder"]), []).append(row["original"])
             key.counters[(scope, category)] = max(key.counters[(scope, category)],
                                                   int(match.group(2)))
         return key
@@ -199,7 +225,7 @@ class PseudonymKey:
         """Write the key atomically (temporary file, then rename)."""
         rows = sorted(
             ((scope, placeholder, placeholder[1:].rsplit("_", 1)[0], original)
-             for (scope, placeholder), original in self.originals.items()),
+             for (scope, placeholder), names in self.originals.items() for original in names),
             key=lambda row: (row[0], row[2], int(row[1][1:-1].rsplit("_", 1)[1])),
         )
         buffer = io.StringIO()

@@ -38,7 +38,7 @@ from typing import Any
 from lxml import etree
 
 from .errors import ReltextError, TranscriptFormatError
-from .files import atomic_path
+from .files import atomic_path, check_folder
 from .model import Origin, Transcript, Turn
 from .readers.qdpx import source_transcript
 
@@ -657,10 +657,7 @@ def write_qdpx(
         ReltextError: a named transcript is not in the project, or the folder is missing.
     """
     out = Path(out)
-    folder = out.parent if str(out.parent) else Path(".")
-    if not folder.is_dir():
-        raise ReltextError("the folder does not exist", path=folder,
-                           fix="Create it first, or write the file elsewhere.")
+    check_folder(out)
     with store.read() as conn:
         transcripts = store.current_transcripts(conn, transcript_ids=transcript_ids)
         if transcript_ids is not None:

@@ -36,7 +36,7 @@ from . import __version__
 from .balance import EVILS, GOODS, LOCI, relational_balance, sos_profile, wave_change
 from .cooccurrence import code_by_group, code_cooccurrence, code_frequencies, present_codes
 from .errors import ReltextError
-from .files import atomic_path
+from .files import atomic_path, check_folder
 from .model import utc_now
 
 if TYPE_CHECKING:
@@ -565,10 +565,7 @@ def write_report(project: Project, out: str | Path, *, format: str | None = None
     if format not in REPORT_FORMATS:
         raise ReltextError(f"unknown report format {format!r}",
                            fix=f"Use one of: {', '.join(REPORT_FORMATS)}.")
-    folder = out.parent if str(out.parent) else Path(".")
-    if not folder.is_dir():
-        raise ReltextError("the folder does not exist", path=folder,
-                           fix="Create it first, or write the report elsewhere.")
+    folder = check_folder(out, fix="Create it first, or write the report elsewhere.")
     report = build_report(project, coder=coder, lexicon=lexicon, progress=progress)
     if format == "html":
         with atomic_path(out) as temporary:

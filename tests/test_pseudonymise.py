@@ -74,6 +74,8 @@ def test_pseudonymise_leaves_no_names_and_codings_keep_their_words(
     manager = re.search(r"p07,(\[PERSON_\d+\]),PERSON,Dave Okafor", key_text).group(1)
     assert codings == {"disempowerment": f"My manager {manager} shouts",
                        "trust": "I trust my sister", "isolation": "never listens"}
+    # "Dave" later in the interview is the same person as "Dave Okafor".
+    assert f"{manager} never listens" in "".join(turns["text"])
     stored = b"".join(path.read_bytes() for path in tmp_path.glob("study.db*"))
     exported = tmp_path / "shared.qdpx"
     assert run_cli("export", "qdpx", "--out", str(exported), db=db).exit_code == 0
@@ -172,3 +174,21 @@ def _replace_names(body: str, pseudonymiser: Pseudonymiser) -> str:
 def _inside_name(body: str, offset: int) -> bool:
     return any(match.start() < offset < match.end()
                for name in LISTED for match in re.finditer(re.escape(name), body))
+
+
+def test_key_gives_one_person_named_two_ways_one_placeholder() -> None:
+    from reltext.pseudonymise import PseudonymKey
+
+    key = PseudonymKey()
+    dave = key.placeholder("p1", "PERSON", "Dave Smith")
+    assert key.placeholder("p1", "PERSON", "Dave") == dave
+    assert key.placeholder("p1", "PERSON", "Smith's") == dave
+    # Another Dave makes a bare "Dave" ambiguous from then on; he is someone else.
+    jones = key.placeholder("p1", "PERSON", "Dave Jones")
+    assert jones != dave
+    assert key.placeholder("p1", "PERSON", "Dave") == dave  # already decided, kept
+    # A first name seen before the full name is joined by it; other scopes stay apart.
+    emma = key.placeholder("p1", "PERSON", "Emma")
+    assert key.placeholder("p1", "PERSON", "Emma Brown") == emma
+    assert key.placeholder("p2", "PERSON", "Emma") == "[PERSON_1]"
+    assert key.originals[("p1", dave)] == ["Dave Smith", "Dave", "Smith's"]

@@ -10,6 +10,7 @@ from typing import Any
 import click
 
 from ..errors import ReltextError
+from ..files import check_folder
 from ..export import write_table
 from . import CONTEXT_SETTINGS, db_option, main, open_project, table
 
@@ -225,9 +226,7 @@ def _plot_matrix(matrix: Any, plot: str, *, by: str, normalise: str) -> None:
     if path.suffix.lower() not in (".svg", ".png"):
         raise ReltextError("cannot draw to this file type", path=path,
                            fix="Name the plot file .svg or .png.")
-    if not (path.parent if str(path.parent) else Path(".")).is_dir():
-        raise ReltextError("the folder does not exist", path=path.parent,
-                           fix="Create it first, or draw the plot elsewhere.")
+    check_folder(path, fix="Create it first, or draw the plot elsewhere.")
     title = "Code co-occurrence" if by == "code" else f"Codes by {by}"
     figure = heatmap(matrix, title=f"{title} ({normalise})",
                      value_format="{:.0f}" if normalise == "count" else "{:.2f}")

@@ -53,7 +53,7 @@ def ingest(paths: tuple[str, ...], format: str | None, manifest: str | None, pse
             key_out = f"{project.path}.pseudonym-key.csv"
             click.echo(f"Warning: no --key-out given: the key goes to {key_out}; move it away "
                        "from the project before sharing anything.", err=True)
-        pseudonymiser = build_pseudonymiser(scope, names, key_out)
+        pseudonymiser = build_pseudonymiser(scope, names, key_out, report)
     results = project.iter_ingest(paths, format=format, manifest=manifest,
                                   pseudonymiser=pseudonymiser, key_out=key_out)
     failed = added = unchanged = versions = turns = codings = 0

@@ -6,12 +6,21 @@ from pathlib import Path
 
 import click
 
+from ..files import check_folder
 from ..pseudonymise import SCOPES, PseudonymKey, Pseudonymiser, read_names
 from . import CONTEXT_SETTINGS, db_option, main, open_project
 
 
-def build_pseudonymiser(scope: str, names: str | None, key_out: str | None) -> Pseudonymiser:
-    """A pseudonymiser that continues the key in ``key_out`` when that file exists."""
+def build_pseudonymiser(scope: str, names: str | None, key_out: str | None,
+                        report: str | None = None) -> Pseudonymiser:
+    """A pseudonymiser that continues the key in ``key_out`` when that file exists.
+
+    The key's and the report's folders are checked first, so that no run rewrites
+    transcripts and then finds it cannot keep the key.
+    """
+    for out in (key_out, report):
+        if out:
+            check_folder(out)
     key = PseudonymKey.load(key_out) if key_out and Path(key_out).is_file() else None
     return Pseudonymiser(scope=scope, names=read_names(names) if names else (), key=key)
 
@@ -46,7 +55,7 @@ def pseudonymise(scope: str, names: str | None, key_out: str | None, report: str
         key_out = f"{project.path}.pseudonym-key.csv"
         click.echo(f"Warning: no --key-out given: the key goes to {key_out}; move it away from "
                    "the project before sharing anything.", err=True)
-    pseudonymiser = build_pseudonymiser(scope, names, key_out)
+    pseudonymiser = build_pseudonymiser(scope, names, key_out, report)
     summary = project.pseudonymise(pseudonymiser, key_out=key_out, report=report)
     counts = ", ".join(f"{count} {category}" for category, count in summary.by_category.items())
     click.echo(f"Pseudonymised {summary.transcripts} transcript(s): {summary.replacements} "
