@@ -426,8 +426,10 @@ def _model_evaluation(store: Store) -> None:
         f"transcripts and {trained_on.get('decisions', 0)} review decisions "
         f"({manifest.get('features', {}).get('embedding', '?')} features). Scores are "
         "cross-validated by transcript: each turn is scored by a classifier fitted without "
-        f"its transcript. auto: how auto:{model['model_id']} codes each code (rules alone, "
-        "the classifier alone, or the two combined); positives: training turns with the code.")
+        "its transcript; the threshold is chosen on these same scores, so they lean high "
+        "('reltext train --cv' scores whole models on transcripts they never saw). auto: how "
+        f"auto:{model['model_id']} codes each code (rules alone, the classifier alone, or the "
+        "two combined); positives: training turns with the code.")
     *rows, macro = training.evaluation(manifest)
     order = {code: index for index, code in enumerate(_codebook(store))}
     rows.sort(key=lambda row: order.get(row["code"], len(order)))  # as in the table above
