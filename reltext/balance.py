@@ -13,6 +13,8 @@ per coded turn, its distinct codes in ``codes``) and count **turns**: a turn tha
 
 from __future__ import annotations
 
+from itertools import chain
+
 import numpy as np
 import pandas as pd
 
@@ -50,10 +52,17 @@ def grouping_columns(turns: pd.DataFrame, by: str | list[str]) -> list[str]:
 
 def code_indicators(turns: pd.DataFrame, codes: tuple[str, ...] | list[str]) -> pd.DataFrame:
     """A 0/1 column per code: whether each turn carries it."""
-    return pd.DataFrame(
-        {code: [int(code in turn_codes) for turn_codes in turns["codes"]] for code in codes},
-        index=turns.index, dtype=int,
-    )
+    # One numpy assignment for all turns and codes, not a Python pass per code.
+    column = {code: j for j, code in enumerate(dict.fromkeys(codes))}
+    turn_codes = turns["codes"].tolist()
+    rows = np.repeat(np.arange(len(turn_codes)), [len(each) for each in turn_codes])
+    columns = np.array([column.get(code, -1) for code in chain.from_iterable(turn_codes)],
+                       dtype=int)
+    known = columns >= 0
+    matrix = np.zeros((len(turn_codes), len(column)), dtype=int)
+    matrix[rows[known], columns[known]] = 1
+    return pd.DataFrame({code: matrix[:, j] for code, j in column.items()}, index=turns.index,
+                        dtype=int)
 
 
 def relational_balance(turns: pd.DataFrame, by: str | list[str] = "speaker") -> pd.DataFrame:

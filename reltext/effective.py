@@ -13,7 +13,8 @@ notebook functions agree on one rule:
 - accepted (``accept``), pending, or no decision: the coding counts as it is.
 
 The unit of every analysis is the turn a coder has *coded* (``coded_turns``): a coded turn
-with no codings is a real zero, a turn the coder never saw is not counted at all.
+with no codings is a real zero, a turn the coder never saw is not counted at all. The viewer
+keeps that table as a :class:`CodedTurns` and applies each new decision to it.
 
 Example:
     >>> from reltext.effective import coded_turns, default_coder
@@ -23,6 +24,11 @@ Example:
 """
 
 from __future__ import annotations
+
+import gc
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
 
 import pandas as pd
 
@@ -133,24 +139,121 @@ def coded_turns(store: Store, coder: str | None = None) -> pd.DataFrame:
     the interviewed person's own: its role is the transcript's ``role`` or a participant role
     such as ``client``).
     """
-    coder = check_coder(store, coder)
-    codings = effective_codings(store, coder)
-    with store.read() as conn:
-        coded_keys = set(store.coded_turn_codes(conn, coder))
-    turns = turns_frame(store)
-    turns["position"] = turns.groupby("transcript_id", sort=False).cumcount()
-    # Plain lists and dicts here: per-group pandas calls cost seconds on 50,000 turns.
-    keys = list(zip(turns["transcript_id"].tolist(), turns["turn_id"].tolist()))
-    turns = turns[[key in coded_keys for key in keys]].copy()
-    code_sets: dict[tuple[str, str], set[str]] = {}
-    coding_counts: dict[tuple[str, str], int] = {}
-    for key in zip(codings["transcript_id"].tolist(), codings["turn_id"].tolist(),
-                   codings["code"].tolist()):
-        code_sets.setdefault(key[:2], set()).add(key[2])
-        coding_counts[key[:2]] = coding_counts.get(key[:2], 0) + 1
-    keys = list(zip(turns["transcript_id"].tolist(), turns["turn_id"].tolist()))
-    turns["codes"] = [tuple(sorted(code_sets.get(key, ()))) for key in keys]
-    turns["codings"] = [coding_counts.get(key, 0) for key in keys]
+    return CodedTurns.read(store, check_coder(store, coder)).table()
+
+
+class CodedTurns:
+    """The table of :func:`coded_turns`, kept current as review decisions come in.
+
+    The turns and their metadata do not change with a decision, and decisions are only ever
+    appended: :meth:`update` reads just those made since the last read and recounts the
+    codes of their turns, so a viewer pays for the new decisions, not for the whole table.
+    The rule is :func:`effective_codings`'s: a rejected coding (or one left ``absent``) is
+    left out, a corrected one counts with its new code, any other as it is.
+
+    Example:
+        >>> live = CodedTurns.read(store, coder)
+        >>> live.table()  # later, after more decisions: live.update(store).table()
+    """
+
+    def __init__(self, turns: pd.DataFrame, turn_pks: list[int],
+                 codings: list[tuple[int, int, str]]) -> None:
+        self._turns = turns
+        row_of = {turn_pk: row for row, turn_pk in enumerate(turn_pks)}
+        # Codings on turns that are not in the table (not current, not marked coded) do
+        # not count.
+        self._codings = {pk: (row_of[turn_pk], code) for pk, turn_pk, code in codings
+                         if turn_pk in row_of}
+        self._on_row: dict[int, list[int]] = {}
+        for pk, (row, _) in self._codings.items():
+            self._on_row.setdefault(row, []).append(pk)
+        self._states: dict[int, tuple[str, str | None]] = {}  # coding pk -> status, code
+        self._codes: list[tuple[str, ...]] = [()] * len(turns)
+        self._counts = [0] * len(turns)
+        self._recount(set(self._on_row))
+        self._last_pk = 0  # the newest decision read
+        self._read = 0  # how many decisions there were up to it
+        self._lock = threading.Lock()  # the viewer's sessions share one
+
+    @classmethod
+    def read(cls, store: Store, coder: str) -> CodedTurns:
+        """``coder``'s coded turns, with every decision so far applied."""
+        with _without_gc():
+            turns = turns_frame(store, turn_pk=True)
+            with store.read() as conn:
+                coded = store.turns_marked_coded(conn, coder)
+                codings = store.coder_codings(conn, coder)
+            turns["position"] = turns.groupby("transcript_id", sort=False).cumcount()
+            turn_pks = turns.pop("turn_pk")
+            keep = turn_pks.isin(coded)
+            if not keep.all():
+                turns, turn_pks = turns[keep].reset_index(drop=True), turn_pks[keep]
+            return cls(_describe_turns(turns), turn_pks.tolist(), codings).update(store)
+
+    def update(self, store: Store) -> CodedTurns:
+        """Apply the decisions made since the last read; returns itself."""
+        with self._lock, store.read() as conn:
+            before, rows = store.decisions_after(conn, self._last_pk)
+            touched = set()
+            if before != self._read:
+                # A decision was removed, or one committed out of key order (possible on a
+                # database server): read them all again.
+                self._states.clear()
+                self._last_pk = 0
+                before, rows = store.decisions_after(conn, 0)
+                touched = set(self._on_row)
+            for _, coding_pk, status, code in rows:
+                if status is not None and coding_pk in self._codings:
+                    self._states[coding_pk] = (status, code)
+                    touched.add(self._codings[coding_pk][0])
+            self._last_pk = rows[-1][0] if rows else self._last_pk
+            self._read = before + len(rows)
+            self._recount(touched)
+        return self
+
+    def table(self) -> pd.DataFrame:
+        """The coded turns as they stand: a new table each call."""
+        with self._lock:
+            codes, counts = list(self._codes), list(self._counts)
+        frame = self._turns.copy(deep=False)
+        at = frame.columns.get_loc("position") + 1
+        frame.insert(at, "codes", codes)
+        frame.insert(at + 1, "codings", counts)
+        return frame
+
+    def _recount(self, rows: set[int]) -> None:
+        for row in rows:
+            codes = [code for code in map(self._effective, self._on_row[row])
+                     if code is not None]
+            self._codes[row] = tuple(sorted(set(codes)))
+            self._counts[row] = len(codes)
+
+    def _effective(self, coding_pk: int) -> str | None:
+        """The code a coding counts with, None when it is left out."""
+        own = self._codings[coding_pk][1]
+        status, code = self._states.get(coding_pk, (None, None))
+        if status in ("rejected", "absent"):
+            return None
+        return code if status == "corrected" and code is not None else own
+
+
+@contextmanager
+def _without_gc() -> Iterator[None]:
+    """The cyclic garbage collector paused: reading some 100,000 rows sets it off again and
+    again over the whole heap (40% of the time), and these rows make no cycles."""
+    paused = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if paused:
+            gc.enable()
+
+
+def _describe_turns(turns: pd.DataFrame) -> pd.DataFrame:
+    """The turns' ``role`` filled in, and their ``participant``, ``wave`` and
+    ``is_participant``."""
+    # Plain lists here: per-row pandas calls cost seconds on 50,000 turns.
     turns["role"] = [
         role if isinstance(role, str) and role else str(speaker).strip().lower()
         for role, speaker in zip(turns["role"].tolist(), turns["speaker"].tolist())
@@ -167,4 +270,4 @@ def coded_turns(store: Store, coder: str | None = None) -> pd.DataFrame:
         role in PARTICIPANT_ROLES or role == own
         for role, own in zip(turns["role"].tolist(), own_roles)
     ]
-    return turns.reset_index(drop=True)
+    return turns

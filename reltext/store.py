@@ -21,7 +21,7 @@ from pathlib import Path
 from typing import Any
 from uuid import uuid4
 
-from sqlalchemy import Connection, Engine, create_engine, event, text
+from sqlalchemy import Connection, Engine, Row, create_engine, event, text
 from sqlalchemy import inspect as sqlalchemy_inspect
 
 from . import migrations
@@ -347,6 +347,34 @@ class Store:
                 yield turn
             last_key = (rows[-1]["transcript_id"], rows[-1]["position"])
 
+    def turn_table(
+        self, conn: Connection, *, transcript_ids: Sequence[str] | None = None
+    ) -> list[Row]:
+        """Turns of the current transcripts in transcript and turn order, as tuples.
+
+        Each is ``turn_pk, transcript_pk, transcript_id, turn_id, speaker, role, start_char,
+        end_char, text, timestamp, end_timestamp, meta`` (the metadata as its stored JSON):
+        the fast way to read a whole table of turns, with the transcripts' metadata apart.
+        """
+        where, params = "t.is_current = 1", {}
+        if transcript_ids is not None:
+            names, params = in_list(transcript_ids, "id")
+            where += f" AND t.transcript_id IN ({names or 'NULL'})"
+        return conn.execute(
+            text(
+                "SELECT u.pk, u.transcript_pk, t.transcript_id, u.turn_id, u.speaker, u.role, "
+                "u.start_char, u.end_char, u.text, u.timestamp, u.end_timestamp, u.meta "
+                "FROM turns u JOIN transcripts t ON t.pk = u.transcript_pk "
+                f"WHERE {where} ORDER BY t.transcript_id, u.position"
+            ),
+            params,
+        ).all()
+
+    def transcript_meta(self, conn: Connection) -> dict[int, dict[str, Any]]:
+        """``transcript pk -> metadata`` of every current transcript."""
+        rows = conn.execute(text("SELECT pk, meta FROM transcripts WHERE is_current = 1"))
+        return {pk: from_json(meta) for pk, meta in rows}
+
     # -- codings -------------------------------------------------------------------------
 
     def turn_keys(self, conn: Connection) -> dict[tuple[str, str], tuple[int, str]]:
@@ -485,6 +513,12 @@ class Store:
             if code is not None:
                 codes.add(code)
         return result
+
+    def turns_marked_coded(self, conn: Connection, coder: str) -> set[int]:
+        """The ``turn_pk`` of every turn ``coder`` has recorded as coded, current or not."""
+        rows = conn.execute(
+            text("SELECT turn_pk FROM coded_turns WHERE coder = :coder"), {"coder": coder})
+        return set(rows.scalars().all())
 
     def coders(self, conn: Connection) -> list[dict[str, Any]]:
         """Every coder with the number of turns it coded and of codings it made."""
@@ -1391,21 +1425,54 @@ class Store:
         ``rejected``, ``corrected``...) where the schema records it, else derived from the
         verdict; decisions that leave no state (memos) are passed over.
         """
-        # Decisions written by the viewer record their state (m0004); older or imported
-        # ones have only a verdict, from which the state follows.
-        status = ("COALESCE(d.status, CASE d.verdict WHEN 'accept' THEN 'accepted' "
-                  "WHEN 'reject' THEN 'rejected' WHEN 'correct' THEN 'corrected' END)")
         stateful = "(e.status IS NOT NULL OR e.verdict IN ('accept', 'reject', 'correct'))"
         rows = conn.execute(
             text(
                 "SELECT c.coding_id, d.reviewer, d.verdict, "
-                f"{status} AS status, d.code, d.start_char, d.end_char, d.decided_at "
+                f"{_STATE} AS status, d.code, d.start_char, d.end_char, d.decided_at "
                 "FROM decisions d JOIN codings c ON c.pk = d.coding_pk "
                 "WHERE d.pk = (SELECT MAX(e.pk) FROM decisions e WHERE e.coding_pk = d.coding_pk "
                 f"AND {stateful})"
             )
         )
         return [dict(row) for row in rows.mappings()]
+
+    def decisions_after(self, conn: Connection, pk: int) -> tuple[int, list[tuple]]:
+        """For readers that keep up with the decisions: how many decisions there are up to
+        key ``pk``, and every later one in order as ``(pk, coding_pk, status, code)``.
+
+        ``status`` is the state the decision leaves its coding in, as in
+        :meth:`review_states`, and None for a decision that leaves no state (a memo).
+        """
+        before = conn.execute(
+            text("SELECT COUNT(*) FROM decisions WHERE pk <= :pk"), {"pk": pk}).scalar_one()
+        rows = conn.execute(
+            text(f"SELECT d.pk, d.coding_pk, {_STATE}, d.code FROM decisions d "
+                 "WHERE d.pk > :pk ORDER BY d.pk"),
+            {"pk": pk},
+        ).all()
+        return before, [tuple(row) for row in rows]
+
+    def coder_codings(self, conn: Connection, coder: str) -> list[tuple[int, int, str]]:
+        """``(coding_pk, turn_pk, code)`` of every coding ``coder`` made, on any turn."""
+        rows = conn.execute(
+            text("SELECT pk, turn_pk, code FROM codings WHERE coder = :coder"), {"coder": coder}
+        ).all()
+        return [tuple(row) for row in rows]
+
+    def coder_version(self, conn: Connection, coder: str) -> tuple[Any, ...]:
+        """What a coder's coded turns depend on, but for decisions: it changes when the
+        current transcripts, their metadata, the turns the coder has coded or its codings do."""
+        transcripts = conn.execute(
+            text("SELECT pk, content_hash, meta FROM transcripts WHERE is_current = 1 "
+                 "ORDER BY pk")).all()
+        coded = conn.execute(
+            text("SELECT COUNT(*), SUM(turn_pk) FROM coded_turns WHERE coder = :coder"),
+            {"coder": coder}).one()
+        codings = conn.execute(
+            text("SELECT COUNT(*), MAX(pk) FROM codings WHERE coder = :coder"),
+            {"coder": coder}).one()
+        return (hash(tuple(tuple(row) for row in transcripts)), *coded, *codings)
 
     def decision_counts(self, conn: Connection) -> list[dict[str, Any]]:
         """Every reviewer with the number of decisions they made."""
@@ -1438,6 +1505,12 @@ class Store:
         quoted = conn.dialect.identifier_preparer.quote(name)
         return [dict(row) for row in conn.execute(text(f"SELECT * FROM {quoted}")).mappings()]
 
+
+# The state a decision leaves its coding in. Decisions written by the viewer record it
+# (m0004); older or imported ones have only a verdict, from which the state follows; a memo
+# leaves none (NULL).
+_STATE = ("COALESCE(d.status, CASE d.verdict WHEN 'accept' THEN 'accepted' "
+          "WHEN 'reject' THEN 'rejected' WHEN 'correct' THEN 'corrected' END)")
 
 _TRANSCRIPT_COLUMNS = (
     "pk, transcript_id, version, source, format, content_hash, meta, ingested_at"

@@ -24,6 +24,7 @@ from __future__ import annotations
 import functools
 import json
 import logging
+import math
 import os
 import platform
 import re
@@ -562,6 +563,34 @@ def train_model(store: Store, *, codes: Sequence[str], seeds: Sequence[tuple[str
 def list_models(store: Store) -> list[dict[str, Any]]:
     with store.read() as conn:
         return store.list_models(conn, kind=MODEL_KIND)
+
+
+def evaluation(manifest: dict[str, Any]) -> list[dict[str, Any]]:
+    """A model's cross-validated scores per code, as its manifest records them, then macro.
+
+    One row per code the model was trained for: ``code``; ``kappa``, ``precision``,
+    ``recall`` and ``f1`` of its classifier, out of fold with the folds split by transcript
+    (NaN where the code has no classifier); the learned ``threshold``; ``auto``, how
+    ``auto:<model_id>`` codes it (``rules``, ``learned`` or ``combined``); ``positives``,
+    the training turns with the code; ``note``, why a code was left to the rules. The last
+    row, ``macro``, is the mean of each score over the codes that have one.
+    """
+    metrics = ("kappa", "precision", "recall", "f1")
+    scores = manifest.get("cv", {})
+    rows = [
+        {"code": code, **{m: scores.get(code, {}).get(m, math.nan) for m in metrics},
+         "threshold": manifest.get("thresholds", {}).get(code, math.nan),
+         "auto": manifest.get("auto", {}).get(code, {}).get("mode", "rules"),
+         "positives": positives, "note": manifest.get("fallback_to_rules", {}).get(code, "")}
+        for code, positives in manifest.get("training", {}).get("positives", {}).items()
+    ]
+    scored = [row for row in rows if not math.isnan(row["kappa"])]
+    rows.append({"code": "macro",
+                 **{m: (sum(row[m] for row in scored) / len(scored) if scored else math.nan)
+                    for m in metrics},
+                 "threshold": math.nan, "auto": "", "positives": None,
+                 "note": f"mean over the {len(scored)} code(s) with a classifier"})
+    return rows
 
 
 def load_model(store: Store, model_id: str | None = None) -> TrainedModel:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import csv
 import os
 from pathlib import Path
 
@@ -71,3 +72,23 @@ def tiny_project(fresh_db: Path):
     project.import_codings(ANALYTICS / "codes.csv", coder="human:gold")
     yield project
     project.close()
+
+
+@pytest.fixture(scope="session")
+def small_gold(tmp_path_factory) -> tuple[Path, Path]:
+    """Turns and gold codes of the first four dev transcripts (``shared/gold``), as the
+    contract's CSVs: enough for a quick TF-IDF learned coder."""
+    gold = SHARED / "gold"
+    folder = tmp_path_factory.mktemp("gold")
+    with open(gold / "dev-turns.csv", newline="", encoding="utf-8") as handle:
+        turns = list(csv.DictReader(handle))
+    keep = list(dict.fromkeys(row["transcript_id"] for row in turns))[:4]
+    with open(gold / "dev-codes.csv", newline="", encoding="utf-8") as handle:
+        codes = [row for row in csv.DictReader(handle) if row["transcript_id"] in keep]
+    for name, rows in (("turns.csv", [r for r in turns if r["transcript_id"] in keep]),
+                       ("codes.csv", codes)):
+        with open(folder / name, "w", newline="", encoding="utf-8") as handle:
+            writer = csv.DictWriter(handle, fieldnames=list(rows[0]))
+            writer.writeheader()
+            writer.writerows(rows)
+    return folder / "turns.csv", folder / "codes.csv"

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import pandas as pd
 import pytest
 from sqlalchemy import text
 
-from reltext.effective import coded_turns, default_coder, effective_codings
+from reltext.effective import CodedTurns, coded_turns, default_coder, effective_codings
 from reltext.errors import ReltextError
 
 
@@ -59,6 +60,33 @@ def test_effective_rejected_left_out_corrected_recoded(tiny_project):
     turns = coded_turns(tiny_project.store, "human:gold").set_index(["transcript_id", "turn_id"])
     assert turns.loc[("p1_w1", "2"), "codes"] == ("locus_self",)
     assert turns.loc[("p1_w2", "1"), "codes"] == ("disempowerment", "hope", "locus_situation")
+
+
+def test_effective_coded_turns_kept_current_as_decisions_come_in(tiny_project):
+    store = tiny_project.store
+    live = CodedTurns.read(store, "human:gold")
+    first = live.table()
+    _decide(tiny_project, "p1_w1", "2", "stigma", "reject")
+    _decide(tiny_project, "p1_w2", "1", "hopelessness", "correct", new_code="hope")
+    _decide(tiny_project, "p1_w2", "2", "trust", "reject")
+    _decide(tiny_project, "p1_w2", "2", "trust", "accept")
+    _decide(tiny_project, "p1_w1", "2", "stigma", "memo")
+    updated = live.update(store).table()
+    pd.testing.assert_frame_equal(updated, coded_turns(store, "human:gold"))
+    codes = updated.set_index(["transcript_id", "turn_id"])["codes"]
+    assert codes[("p1_w1", "2")] == ("locus_self",)
+    assert first.set_index(["transcript_id", "turn_id"])["codes"][("p1_w1", "2")] \
+        == ("locus_self", "stigma")  # an earlier table stays as it was
+    # The same codes as the effective codings, turn by turn.
+    effective = effective_codings(store, "human:gold").groupby(["transcript_id", "turn_id"])
+    assert codes[codes.map(len) > 0].to_dict() == \
+        effective["code"].agg(lambda turn: tuple(sorted(set(turn)))).to_dict()
+    # A decision taken away (as when its coding is imported again): everything is read again.
+    with store.write() as conn:
+        conn.execute(text("DELETE FROM decisions WHERE decision_id = 'd0'"))
+    pd.testing.assert_frame_equal(live.update(store).table(), coded_turns(store, "human:gold"))
+    assert live.table().set_index(["transcript_id", "turn_id"])["codes"][("p1_w1", "2")] \
+        == ("locus_self", "stigma")
 
 
 def test_effective_coded_turns_columns(tiny_project):

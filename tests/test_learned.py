@@ -18,28 +18,7 @@ from reltext.errors import NotFittedError
 from reltext.project import Project
 from reltext.training import LearnedTurnCoder, coder_name, load_model
 
-GOLD_ROOT = Path(__file__).resolve().parent.parent.parent / "shared"
-
-GOLD = GOLD_ROOT / "gold"
-TRANSCRIPTS = 4
-
-
-@pytest.fixture(scope="module")
-def small_gold(tmp_path_factory) -> tuple[Path, Path]:
-    """Turns and gold codes of the first few dev transcripts, as the contract's CSVs."""
-    folder = tmp_path_factory.mktemp("gold")
-    with open(GOLD / "dev-turns.csv", newline="", encoding="utf-8") as handle:
-        turns = list(csv.DictReader(handle))
-    keep = list(dict.fromkeys(row["transcript_id"] for row in turns))[:TRANSCRIPTS]
-    with open(GOLD / "dev-codes.csv", newline="", encoding="utf-8") as handle:
-        codes = [row for row in csv.DictReader(handle) if row["transcript_id"] in keep]
-    for name, rows in (("turns.csv", [r for r in turns if r["transcript_id"] in keep]),
-                       ("codes.csv", codes)):
-        with open(folder / name, "w", newline="", encoding="utf-8") as handle:
-            writer = csv.DictWriter(handle, fieldnames=list(rows[0]))
-            writer.writeheader()
-            writer.writerows(rows)
-    return folder / "turns.csv", folder / "codes.csv"
+TRANSCRIPTS = 4  # in the small_gold fixture
 
 
 @pytest.fixture

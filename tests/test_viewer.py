@@ -153,6 +153,50 @@ def test_viewer_agreement_shows_pairs_and_disagreements(project):
     assert list(disputed["turn_id"]) == ["4"] and list(disputed["transcript_id"]) == ["int01"]
 
 
+def test_viewer_agreement_shows_the_learned_coders_evaluation(small_gold, tmp_path,
+                                                              monkeypatch):
+    from reltext.model import Origin
+    from reltext.project import Project
+
+    turns, gold = small_gold
+    db = tmp_path / "learned.db"
+    with Project(db) as project:
+        project.ingest([turns])
+        model = project.train(gold=gold, embedding="tfidf")
+        store = project.store
+        # A few codings of the model's two coders, stored as 'reltext code' stores them.
+        with store.write() as conn:
+            turn_pks = [pk for pk, _ in store.turn_keys(conn).values()][:30]
+            for coder in (f"learned:{model.model_id}", f"auto:{model.model_id}"):
+                store.add_codings(conn, [
+                    {"turn_pk": pk, "code": "agency", "start_char": 0, "end_char": 5,
+                     "confidence": 0.6, "coder": coder, "origin": Origin.CLASSIFIER.value}
+                    for pk in turn_pks[::3]])
+                store.mark_coded(conn, turn_pks, coder=coder)
+    monkeypatch.setenv("RELTEXT_DB", str(db))
+    monkeypatch.setenv("RELTEXT_REVIEWER", "alice")
+    app = _app("Agreement")
+    pairs = app.selectbox(key="agreement_pair").options
+    assert {f"learned:{model.model_id} vs human:gold", f"auto:{model.model_id} vs human:gold"} \
+        <= set(pairs)
+    assert model.model_id in app.selectbox(key="agreement_model").value
+    table = app.dataframe[-1].value.set_index("code")
+    manifest = model.manifest
+    assert set(table.index[:-1]) == set(manifest["training"]["positives"])
+    assert table.index[-1] == "macro"
+    scored = manifest["cv"]
+    code = next(iter(scored))
+    assert table.loc[code, ["kappa", "precision", "recall", "f1"]].tolist() == \
+        [scored[code][m] for m in ("kappa", "precision", "recall", "f1")]
+    assert table.loc[code, "threshold"] == manifest["thresholds"][code]
+    assert table.loc[code, "auto"] == manifest["auto"][code]["mode"]
+    assert table.loc[code, "positives"] == manifest["training"]["positives"][code]
+    left_to_rules = next(iter(manifest["fallback_to_rules"]))
+    assert table.loc[left_to_rules, "auto"] == "rules"
+    assert table.loc["macro", "kappa"] == pytest.approx(
+        sum(s["kappa"] for s in scored.values()) / len(scored))
+
+
 def test_viewer_blind_mode_hides_other_reviewers(project, monkeypatch):
     from reltext import review
 

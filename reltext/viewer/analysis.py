@@ -15,7 +15,7 @@ import streamlit as st
 
 from ..balance import relational_balance, sos_profile
 from ..cooccurrence import code_cooccurrence
-from ..effective import coded_turns, default_coder
+from ..effective import CodedTurns, default_coder
 from ..errors import ReltextError
 from ..project import Project
 from ..store import Store
@@ -24,15 +24,29 @@ from .pages import Session, project_version
 GROUPINGS = ("role", "wave", "participant", "speaker", "transcript_id", "site")
 
 
-# A resource, not data: the coded-turns table is large and only read, so it is shared
-# rather than copied on every run; the small tables made from it are cached as data.
-@st.cache_resource(max_entries=2, show_spinner="Applying the review decisions to the codings…")
-def _cached_turns(version: tuple[str, int, int], coder: str, _store: Store) -> pd.DataFrame:
-    return coded_turns(_store, coder)
+def _turns_version(store: Store, coder: str) -> tuple[str, tuple, int]:
+    """What a coder's coded-turns table depends on: the project, the transcripts with the
+    coder's turns and codings, and the newest decision."""
+    with store.read() as conn:
+        return str(store.path), store.coder_version(conn, coder), store.coding_version(conn)[1]
+
+
+# Resources, not data: the tables are large and only read, so they are shared rather than
+# copied on every run; the small tables made from them are cached as data. The turns and
+# their metadata are read once per version of the transcripts and of the coder's codings;
+# after a decision only the codes of the turns it touched are counted again.
+@st.cache_resource(max_entries=2, show_spinner="Reading the coded turns…")
+def _cached_reading(version: tuple[str, tuple], coder: str, _store: Store) -> CodedTurns:
+    return CodedTurns.read(_store, coder)
+
+
+@st.cache_resource(max_entries=2, show_spinner=False)
+def _cached_turns(version: tuple[str, tuple, int], coder: str, _store: Store) -> pd.DataFrame:
+    return _cached_reading(version[:2], coder, _store).update(_store).table()
 
 
 @st.cache_data(max_entries=32, show_spinner=False)
-def _cached_table(version: tuple[str, int, int], coder: str, kind: str, option: str,
+def _cached_table(version: tuple[str, tuple, int], coder: str, kind: str, option: str,
                   _turns: pd.DataFrame) -> pd.DataFrame:
     if kind == "balance":
         return relational_balance(_turns, option)
@@ -50,7 +64,6 @@ def _cached_web(version: tuple[str, int, int], coder: str, participant: str,
 def render_analysis(store: Store, session: Session, *, title: str = "Analysis") -> None:
     """The relational analyses of one coder's codings, with the team's decisions applied."""
     st.header(title)
-    version = project_version(store)
     try:
         default = default_coder(store)
     except ReltextError as error:
@@ -61,6 +74,7 @@ def render_analysis(store: Store, session: Session, *, title: str = "Analysis") 
     coder = st.selectbox("Codings of", coders, index=coders.index(default), key="analysis_coder")
     st.caption("Rejected codes are left out and corrected ones count as corrected, whoever "
                "reviewed them.")
+    version = _turns_version(store, coder)
     turns = _cached_turns(version, coder, store)
     groupings = [name for name in GROUPINGS if name in turns.columns]
     balance_tab, sos_tab, cooccurrence_tab, web_tab = st.tabs(
@@ -94,11 +108,10 @@ def render_analysis(store: Store, session: Session, *, title: str = "Analysis") 
                                       color_continuous_scale="Blues",
                                       title="Codes on the same turn"), width="stretch")
     with web_tab:
-        _render_web(store, turns, coder, version)
+        _render_web(store, turns, coder)
 
 
-def _render_web(store: Store, turns: pd.DataFrame, coder: str,
-                version: tuple[str, int, int]) -> None:
+def _render_web(store: Store, turns: pd.DataFrame, coder: str) -> None:
     if "participant" not in turns.columns:
         st.write("Webs are drawn per participant: give transcripts a participant in the "
                  "manifest.")
@@ -110,7 +123,8 @@ def _render_web(store: Store, turns: pd.DataFrame, coder: str,
         return
     if "project" not in st.session_state or st.session_state["project"].path != store.path:
         st.session_state["project"] = Project(store.path, create=False)
-    elements = _cached_web(version, coder, participant, st.session_state["project"])
+    elements = _cached_web(project_version(store), coder, participant,
+                           st.session_state["project"])
     figure = go.Figure()
     for edge in elements["edges"]:
         figure.add_trace(go.Scatter(x=[edge["x0"], edge["x1"]], y=[edge["y0"], edge["y1"]],

@@ -19,7 +19,7 @@ import pandas as pd
 import plotly.express as px
 import streamlit as st
 
-from .. import review
+from .. import review, training
 from ..errors import ReltextError
 from ..export import CODING_COLUMNS, codings_frame
 from ..model import Verdict
@@ -355,8 +355,14 @@ def _add(store: Store, session: Session, item: dict[str, Any], code: str, words:
 
 
 def render_agreement(store: Store, session: Session, *, title: str = "Agreement") -> None:
-    """Per-code agreement of a pair of raters, with the turns where they disagree."""
+    """Per-code agreement of a pair of raters, with the turns where they disagree, and the
+    learned coder's evaluation when one has been trained."""
     st.header(title)
+    _pair_agreement(store, session)
+    _model_evaluation(store)
+
+
+def _pair_agreement(store: Store, session: Session) -> None:
     version = project_version(store)
     raters = _cached_raters(version, session.reviewer if session.blind else None, store)
     pairs = [(a, b) for i, a in enumerate(raters) for b in raters[i + 1 :]
@@ -402,6 +408,42 @@ def render_agreement(store: Store, session: Session, *, title: str = "Agreement"
     turns.insert(0, "open", "?transcript=" + turns["transcript_id"].astype(str))
     st.dataframe(turns, hide_index=True, width="stretch", column_config={
         "open": st.column_config.LinkColumn("open", display_text="read", width="small")})
+
+
+def _model_evaluation(store: Store) -> None:
+    """A trained model's cross-validated scores per code (the newest model first)."""
+    models = training.list_models(store)[::-1]
+    if not models:
+        return
+    st.subheader("The learned coder's evaluation")
+    labels = [f"{model['model_id']} (trained {_utc(model['created_at'])})" for model in models]
+    model = models[labels.index(st.selectbox("Model", labels, key="agreement_model"))]
+    manifest = model["manifest"]
+    trained_on = manifest.get("training", {})
+    st.caption(
+        f"Model {model['model_id']}, trained {_utc(model['created_at'])} on "
+        f"{trained_on.get('turns', '?')} turns of {trained_on.get('transcripts', '?')} "
+        f"transcripts and {trained_on.get('decisions', 0)} review decisions "
+        f"({manifest.get('features', {}).get('embedding', '?')} features). Scores are "
+        "cross-validated by transcript: each turn is scored by a classifier fitted without "
+        "its transcript; the threshold is chosen on these same scores, so they lean high "
+        "('reltext train --cv' scores whole models on transcripts they never saw). auto: how "
+        f"auto:{model['model_id']} codes each code (rules alone, the classifier alone, or the "
+        "two combined); positives: training turns with the code.")
+    *rows, macro = training.evaluation(manifest)
+    order = {code: index for index, code in enumerate(_codebook(store))}
+    rows.sort(key=lambda row: order.get(row["code"], len(order)))  # as in the table above
+    frame = pd.DataFrame([*rows, macro])
+    score = st.column_config.NumberColumn(format="%.2f")
+    st.dataframe(frame, hide_index=True, width="stretch", height=_table_height(len(frame)),
+                 column_config={"positives": st.column_config.NumberColumn(format="%d"),
+                                **{name: score for name in
+                                   ("kappa", "precision", "recall", "f1", "threshold")}})
+
+
+def _utc(timestamp: str) -> str:
+    """An ISO-8601 UTC time as ``2026-11-22 08:47 UTC``."""
+    return timestamp[:16].replace("T", " ") + " UTC"
 
 
 # -- Export ------------------------------------------------------------------------------
