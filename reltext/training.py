@@ -565,22 +565,34 @@ def list_models(store: Store) -> list[dict[str, Any]]:
         return store.list_models(conn, kind=MODEL_KIND)
 
 
+def auto_rule(entry: dict[str, Any] | None) -> str:
+    """How ``auto`` codes a code, from its manifest entry: ``rules``, ``rules - veto`` (the
+    classifier only vetoes) or ``rules - veto + p>=T`` (it also adds turns from ``T`` up)."""
+    if not entry or entry.get("mode") != "combined":
+        return "rules"
+    added = entry.get("threshold")
+    return "rules - veto" + (f" + p>={added:g}" if added is not None else "")
+
+
 def evaluation(manifest: dict[str, Any]) -> list[dict[str, Any]]:
     """A model's cross-validated scores per code, as its manifest records them, then macro.
 
     One row per code the model was trained for: ``code``; ``kappa``, ``precision``,
     ``recall`` and ``f1`` of its classifier, out of fold with the folds split by transcript
     (NaN where the code has no classifier); the learned ``threshold``; ``auto``, how
-    ``auto:<model_id>`` codes it (``rules``, ``learned`` or ``combined``); ``positives``,
-    the training turns with the code; ``note``, why a code was left to the rules. The last
-    row, ``macro``, is the mean of each score over the codes that have one.
+    ``auto:<model_id>`` codes it (:func:`auto_rule`); ``auto_kappa`` and ``rules_kappa``,
+    the out-of-fold kappas of that combination and of the rules alone; ``positives``, the
+    training turns with the code; ``note``, why a code was left to the rules. The last row,
+    ``macro``, is the mean of each score over the codes that have one.
     """
-    metrics = ("kappa", "precision", "recall", "f1")
+    metrics = ("kappa", "precision", "recall", "f1", "auto_kappa", "rules_kappa")
+    stored_as = {"auto_kappa": "kappa_combined", "rules_kappa": "kappa_rules"}
     scores = manifest.get("cv", {})
     rows = [
-        {"code": code, **{m: scores.get(code, {}).get(m, math.nan) for m in metrics},
+        {"code": code,
+         **{m: scores.get(code, {}).get(stored_as.get(m, m), math.nan) for m in metrics},
          "threshold": manifest.get("thresholds", {}).get(code, math.nan),
-         "auto": manifest.get("auto", {}).get(code, {}).get("mode", "rules"),
+         "auto": auto_rule(manifest.get("auto", {}).get(code)),
          "positives": positives, "note": manifest.get("fallback_to_rules", {}).get(code, "")}
         for code, positives in manifest.get("training", {}).get("positives", {}).items()
     ]

@@ -7,6 +7,7 @@ import math
 
 import click
 
+from .. import training
 from ..files import write_text
 from . import CONTEXT_SETTINGS, db_option, main, open_project, table
 
@@ -46,23 +47,12 @@ def train(gold: str | None, coder_from: tuple[str, ...], codebook: str | None,
                f"{manifest['training']['transcripts']} transcripts and "
                f"{manifest['training']['decisions']} review decisions "
                f"({manifest['features']['embedding']} features).")
-    rows = []
-    for code in model.coder.codes_:
-        scores = manifest["cv"].get(code, {})
-        auto = manifest["auto"].get(code, {})
-        mode = auto.get("mode", "rules")
-        if mode == "combined":
-            added = auto.get("threshold")
-            mode = "rules - veto" + (f" + p>={added:g}" if added is not None else "")
-        rows.append({"code": code, "positives": model.coder.n_positives_[code],
-                     "threshold": manifest["thresholds"].get(code, ""),
-                     "cv_kappa": scores.get("kappa", ""),
-                     "auto": mode, "auto_cv_kappa": scores.get("kappa_combined", ""),
-                     "rules_cv_kappa": scores.get("kappa_rules", ""),
-                     "note": manifest["fallback_to_rules"].get(code, "")})
     import pandas as pd
 
-    click.echo(table(pd.DataFrame(rows)))
+    *rows, _ = training.evaluation(manifest)
+    frame = pd.DataFrame(rows)[["code", "positives", "threshold", "kappa", "auto",
+                                "auto_kappa", "rules_kappa", "note"]]
+    click.echo(table(frame.rename(columns={"kappa": "cv_kappa"})))
     click.echo(f"Code with it: reltext code --coder learned (or auto); coder learned:"
                f"{model.model_id}.")
     if not cv:

@@ -133,6 +133,8 @@ class LearnedCoder(BaseEstimator):
             self.auto_thresholds_[code] = scores.pop("auto_threshold")
             self.modes_[code] = ("rules" if positives < self.min_auto_positives
                                  else "combined")
+            if self.modes_[code] == "rules":  # auto scores what auto does
+                scores["kappa_combined"] = scores.get("kappa_rules")
             self.cv_scores_[code] = scores
             self.estimators_[code] = self._classifier().fit(X[rows], Y[rows, column])
             positive_rows = rows[Y[rows, column] == 1]

@@ -428,8 +428,10 @@ def _model_evaluation(store: Store) -> None:
         "cross-validated by transcript: each turn is scored by a classifier fitted without "
         "its transcript; the threshold is chosen on these same scores, so they lean high "
         "('reltext train --cv' scores whole models on transcripts they never saw). auto: how "
-        f"auto:{model['model_id']} codes each code (rules alone, the classifier alone, or the "
-        "two combined); positives: training turns with the code.")
+        f"auto:{model['model_id']} codes each code: the rules alone, or the rules less the "
+        f"matches the classifier vetoes (p < {manifest.get('params', {}).get('veto_below', 0.1):g}), plus the turns it adds from p>=T up; "
+        "auto_kappa and rules_kappa: the same cross-validation's kappa for that and for the "
+        "rules alone; positives: training turns with the code.")
     *rows, macro = training.evaluation(manifest)
     order = {code: index for index, code in enumerate(_codebook(store))}
     rows.sort(key=lambda row: order.get(row["code"], len(order)))  # as in the table above
@@ -438,7 +440,8 @@ def _model_evaluation(store: Store) -> None:
     st.dataframe(frame, hide_index=True, width="stretch", height=_table_height(len(frame)),
                  column_config={"positives": st.column_config.NumberColumn(format="%d"),
                                 **{name: score for name in
-                                   ("kappa", "precision", "recall", "f1", "threshold")}})
+                                   ("kappa", "precision", "recall", "f1", "threshold",
+                                    "auto_kappa", "rules_kappa")}})
 
 
 def _utc(timestamp: str) -> str:
