@@ -165,8 +165,12 @@ def app_timings(db: Path, repeat: int) -> None:
     os.environ["RELTEXT_DB"] = str(db)
     os.environ["RELTEXT_REVIEWER"] = "erin"
     app = AppTest.from_file(str(ROOT / "app" / "streamlit_app.py"), default_timeout=60)
+    start = time.perf_counter()
     app.run()
+    first = (time.perf_counter() - start) * 1000
     print("\n| AppTest interaction | median ms |\n|---|---|")
+    print(f"| first page in the server process (Corpus; starts reading the coded turns in "
+          f"the background) | {first:.1f} |")
     for page in ["Corpus", "Transcript", "Review", "Agreement", "Export"]:
         def show(page: str = page) -> None:
             app.sidebar.radio(key="page").set_value(page).run()
@@ -190,12 +194,46 @@ def app_timings(db: Path, repeat: int) -> None:
         assert not app.exception, app.exception
         return (time.perf_counter() - start) * 1000
 
-    print(f"| open Analysis, first in the server process (reads 50,000 turns) | "
-          f"{open_analysis(after_decision=False):.1f} |")
+    print(f"| open Analysis, first in the server process (the reading started with the "
+          f"first page) | {open_analysis(after_decision=False):.1f} |")
     after = statistics.median(open_analysis(after_decision=True) for _ in range(repeat))
     print(f"| open Analysis, first after a decision | {after:.1f} |")
     cached = statistics.median(open_analysis(after_decision=False) for _ in range(repeat))
     print(f"| open Analysis, cached | {cached:.1f} |")
+
+    def open_analysis_unread() -> float:
+        """As if Analysis were the first page a new server shows: nothing read yet."""
+        import streamlit as st
+
+        from reltext.viewer import analysis
+
+        app.sidebar.radio(key="page").set_value("Corpus").run()
+        analysis.forget_readings()
+        st.cache_resource.clear()
+        st.cache_data.clear()
+        return open_analysis(after_decision=False)
+
+    unread = statistics.median(open_analysis_unread() for _ in range(repeat))
+    print(f"| open Analysis with nothing read yet (reads 50,000 turns) | {unread:.1f} |")
+
+    # A relational web runs spaCy over one participant's turns, on request; the first one
+    # in a server process loads the pipeline.
+    participants = app.selectbox(key="analysis_participant").options
+    start = time.perf_counter()
+    app.toggle(key="analysis_draw_web").set_value(True).run()
+    print(f"| draw the first relational web in the server process (loads spaCy) | "
+          f"{(time.perf_counter() - start) * 1000:.1f} |")
+
+    def draw(participant: str) -> float:
+        start = time.perf_counter()
+        app.selectbox(key="analysis_participant").set_value(participant).run()
+        assert not app.exception, app.exception
+        return (time.perf_counter() - start) * 1000
+
+    first = statistics.median(draw(name) for name in participants[1:1 + repeat])
+    again = statistics.median(draw(name) for name in participants[1:1 + repeat])
+    print(f"| draw another participant's relational web (100 turns) | {first:.1f} |")
+    print(f"| draw a participant's relational web again | {again:.1f} |")
 
 
 if __name__ == "__main__":

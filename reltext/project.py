@@ -394,12 +394,15 @@ class Project:
 
     def web(self, value: str, *, group: str = "participant", coder: str | None = None,
             lexicon: str | os.PathLike[str] | None = None,
-            progress: Progress | None = None) -> nx.Graph:
-        """The relational web of one participant (or role, or group): see :mod:`reltext.web`."""
+            progress: Progress | None = None, turns: pd.DataFrame | None = None) -> nx.Graph:
+        """The relational web of one participant (or role, or group): see :mod:`reltext.web`.
+
+        ``turns`` are coded turns from :meth:`coded_turns` (those of ``coder`` when None).
+        """
         from .balance import grouping_columns
         from .web import relational_web
 
-        turns = self.coded_turns(coder)
+        turns = self.coded_turns(coder) if turns is None else turns
         # Only the centre's turns need reading for interactants: one web in the viewer
         # then costs seconds, not a pass over the whole corpus.
         column = grouping_columns(turns, group)[-1]
@@ -409,11 +412,11 @@ class Project:
                               own_turns_only=group != "role")
 
     def web_elements(self, value: str, *, group: str = "participant", coder: str | None = None,
-                     top: int | None = 15) -> dict[str, Any]:
+                     top: int | None = 15, turns: pd.DataFrame | None = None) -> dict[str, Any]:
         """A web's nodes (with positions) and edges for an interactive plot."""
         from .web import web_elements
 
-        return web_elements(self.web(value, group=group, coder=coder), top=top)
+        return web_elements(self.web(value, group=group, coder=coder, turns=turns), top=top)
 
     def codebook(self) -> pd.DataFrame:
         """The codes of the most recently loaded codebook (empty when none is loaded)."""

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pandas as pd
 import pytest
 from sqlalchemy import text
 from streamlit.testing.v1 import AppTest
@@ -288,6 +289,21 @@ def test_viewer_analysis_plots_with_decisions_applied(project):
     store.close()
     app.run()
     assert app.dataframe[0].value.set_index("role").loc["client", "evils"] == 2
+
+
+def test_viewer_reads_the_coded_turns_in_the_background_once_a_page_is_drawn(project):
+    from reltext.effective import CodedTurns, default_coder
+    from reltext.viewer import analysis
+
+    _app("Corpus")  # the first page starts the reading
+    store = Store.open(project)
+    coder = default_coder(store)
+    version = analysis._turns_version(store, coder)[:2]
+    started = analysis._readings[(version, coder)]
+    assert analysis._reading(version, coder, store) is started.result()  # no second read
+    pd.testing.assert_frame_equal(started.result().table(),
+                                  CodedTurns.read(store, coder).table())
+    store.close()
 
 
 @pytest.mark.slow  # fits a (fast, TF-IDF + k-means) topic model: about ten seconds

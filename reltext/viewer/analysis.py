@@ -6,6 +6,8 @@ and :mod:`reltext.web`, read through the effective codings (review decisions app
 
 from __future__ import annotations
 
+import threading
+from concurrent.futures import Future, ThreadPoolExecutor
 from html import escape
 
 import pandas as pd
@@ -31,18 +33,64 @@ def _turns_version(store: Store, coder: str) -> tuple[str, tuple, int]:
         return str(store.path), store.coder_version(conn, coder), store.coding_version(conn)[1]
 
 
-# Resources, not data: the tables are large and only read, so they are shared rather than
-# copied on every run; the small tables made from them are cached as data. The turns and
-# their metadata are read once per version of the transcripts and of the coder's codings;
-# after a decision only the codes of the turns it touched are counted again.
+# The first analysis in a server process reads every coded turn with its metadata (about
+# half a second on 50,000 turns). The app starts that reading in the background when it
+# first opens a project (see warm), so it is usually done before anyone opens this page; the
+# page waits for it otherwise. A reading serves one version of the transcripts and of the
+# coder's codings; after a decision it only counts again the codes of the turns touched.
+_readings: dict[tuple, Future[CodedTurns]] = {}
+_readings_lock = threading.Lock()
+_reader = ThreadPoolExecutor(max_workers=1, thread_name_prefix="reltext-reading")
+_warmed: set[str] = set()
+
+
+def _reading(version: tuple[str, tuple], coder: str, store: Store) -> CodedTurns:
+    """The coder's coded turns at ``version``, read once (in the background or now)."""
+    key = (version, coder)
+    with _readings_lock:
+        future = _readings.get(key)
+        if future is None:
+            while len(_readings) >= 2:  # keep the newest two versions
+                del _readings[next(iter(_readings))]
+            future = _readings[key] = _reader.submit(CodedTurns.read, store, coder)
+    try:
+        return future.result()
+    except BaseException:
+        with _readings_lock:  # a failed reading is tried again next time
+            if _readings.get(key) is future:
+                del _readings[key]
+        raise
+
+
+def forget_readings() -> None:
+    """Drop every reading, as a newly started server has none."""
+    with _readings_lock:
+        _readings.clear()
+        _warmed.clear()
+
+
+def warm(store: Store) -> None:
+    """Start reading the default coder's coded turns in the background, once per project
+    and server process."""
+    with _readings_lock:
+        if str(store.path) in _warmed:
+            return
+        _warmed.add(str(store.path))
+    try:
+        coder = default_coder(store)
+    except ReltextError:
+        return  # nothing coded yet: nothing to read
+    version = _turns_version(store, coder)[:2]
+    with _readings_lock:
+        if (version, coder) not in _readings:
+            _readings[(version, coder)] = _reader.submit(CodedTurns.read, store, coder)
+
+
+# Resources, not data: the table is large and only read, so it is shared rather than copied
+# on every run; the small tables made from it are cached as data.
 @st.cache_resource(max_entries=2, show_spinner="Reading the coded turns…")
-def _cached_reading(version: tuple[str, tuple], coder: str, _store: Store) -> CodedTurns:
-    return CodedTurns.read(_store, coder)
-
-
-@st.cache_resource(max_entries=2, show_spinner=False)
 def _cached_turns(version: tuple[str, tuple, int], coder: str, _store: Store) -> pd.DataFrame:
-    return _cached_reading(version[:2], coder, _store).update(_store).table()
+    return _reading(version[:2], coder, _store).update(_store).table()
 
 
 @st.cache_data(max_entries=32, show_spinner=False)
@@ -55,10 +103,10 @@ def _cached_table(version: tuple[str, tuple, int], coder: str, kind: str, option
     return code_cooccurrence(_turns, normalise=option)
 
 
-@st.cache_data(max_entries=16, show_spinner="Reading the turns for interactants…")
+@st.cache_data(max_entries=16, show_spinner="Finding the participant's interactants…")
 def _cached_web(version: tuple[str, int, int], coder: str, participant: str,
-                _project: Project) -> dict:
-    return _project.web_elements(participant, group="participant", coder=coder)
+                _project: Project, _turns: pd.DataFrame) -> dict:
+    return _project.web_elements(participant, group="participant", coder=coder, turns=_turns)
 
 
 def render_analysis(store: Store, session: Session, *, title: str = "Analysis") -> None:
@@ -118,13 +166,15 @@ def _render_web(store: Store, turns: pd.DataFrame, coder: str) -> None:
         return
     participants = sorted(turns["participant"].dropna().astype(str).unique())
     participant = st.selectbox("Participant", participants, key="analysis_participant")
-    if not st.toggle("Draw the web (reads the participant's turns, a few seconds)",
+    if not st.toggle("Draw the web (finds the people, places and things in the participant's "
+                     "turns: half a second, and a few more the first time)",
                      key="analysis_draw_web"):
         return
     if "project" not in st.session_state or st.session_state["project"].path != store.path:
         st.session_state["project"] = Project(store.path, create=False)
     elements = _cached_web(project_version(store), coder, participant,
-                           st.session_state["project"])
+                           st.session_state["project"],
+                           turns[turns["participant"].astype(str) == participant])
     figure = go.Figure()
     for edge in elements["edges"]:
         figure.add_trace(go.Scatter(x=[edge["x0"], edge["x1"]], y=[edge["y0"], edge["y1"]],

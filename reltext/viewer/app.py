@@ -85,6 +85,8 @@ def main() -> None:
     if page != "Transcript" and "transcript" in st.query_params:
         del st.query_params["transcript"]
     listed[page](store, session)
+    # After the page is drawn, so the first page does not wait on it.
+    analysis.warm(store)
 
 
 if __name__ == "__main__":
