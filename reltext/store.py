@@ -746,43 +746,23 @@ class Store:
         self, conn: Connection, coding_pks: Sequence[int], *, reviewer: str | None = None
     ) -> list[dict[str, Any]]:
         """Each reviewer's latest decision on these codings (one reviewer's, if given)."""
-        result: list[dict[str, Any]] = []
-        for batch in chunked(coding_pks, 500):
-            names, params = in_list(batch)
-            only = ""
-            if reviewer is not None:
-                only = "AND d.reviewer = :reviewer"
-                params["reviewer"] = reviewer
-            rows = conn.execute(
-                text(
-                    f"SELECT {_DECISION_COLUMNS} FROM decisions d "
-                    "JOIN codings c ON c.pk = d.coding_pk "
-                    f"WHERE d.coding_pk IN ({names}) {only} AND d.pk = (SELECT MAX(e.pk) "
-                    "FROM decisions e WHERE e.coding_pk = d.coding_pk AND e.reviewer = d.reviewer)"
-                ),
-                params,
-            ).mappings()
-            result.extend(_decision(row) for row in rows)
-        return result
+        rows = _per_coding_batch(
+            conn, coding_pks, reviewer, "d.",
+            f"SELECT {_DECISION_COLUMNS} FROM decisions d "
+            "JOIN codings c ON c.pk = d.coding_pk "
+            "WHERE d.coding_pk IN ({names}) {only} AND d.pk = (SELECT MAX(e.pk) "
+            "FROM decisions e WHERE e.coding_pk = d.coding_pk AND e.reviewer = d.reviewer)")
+        return [_decision(row) for row in rows]
 
     def notes(
         self, conn: Connection, coding_pks: Sequence[int], *, reviewer: str | None = None
     ) -> list[dict[str, Any]]:
         """The notes on these codings (one reviewer's, if given), oldest first."""
-        result: list[dict[str, Any]] = []
-        for batch in chunked(coding_pks, 500):
-            names, params = in_list(batch)
-            only = ""
-            if reviewer is not None:
-                only = "AND reviewer = :reviewer"
-                params["reviewer"] = reviewer
-            rows = conn.execute(
-                text(f"SELECT coding_pk, reviewer, note, decided_at FROM decisions "
-                     f"WHERE coding_pk IN ({names}) {only} AND note IS NOT NULL ORDER BY pk"),
-                params,
-            ).mappings()
-            result.extend(dict(row) for row in rows)
-        return result
+        rows = _per_coding_batch(
+            conn, coding_pks, reviewer, "",
+            "SELECT coding_pk, reviewer, note, decided_at FROM decisions "
+            "WHERE coding_pk IN ({names}) {only} AND note IS NOT NULL ORDER BY pk")
+        return [dict(row) for row in rows]
 
     def reviewer_states(self, conn: Connection, reviewer: str) -> list[dict[str, Any]]:
         """The reviewer's latest decision on every coding they decided, with its turn and coder."""
@@ -1584,6 +1564,22 @@ def _configure_sqlite(engine: Engine) -> None:
 
 def _word_count(value: str | None) -> int:
     return len(value.split()) if value else 0
+
+
+def _per_coding_batch(conn: Connection, coding_pks: Sequence[int], reviewer: str | None,
+                      table: str, sql: str) -> Iterator[Any]:
+    """Rows of ``sql`` for the codings, 500 at a time (SQLite limits bound values).
+
+    ``sql`` names ``{names}`` (the bound coding keys) and ``{only}`` (the reviewer filter,
+    on ``<table>reviewer``, or nothing).
+    """
+    for batch in chunked(coding_pks, 500):
+        names, params = in_list(batch)
+        only = ""
+        if reviewer is not None:
+            only = f"AND {table}reviewer = :reviewer"
+            params["reviewer"] = reviewer
+        yield from conn.execute(text(sql.format(names=names, only=only)), params).mappings()
 
 
 def in_list(values: Sequence[Any], prefix: str = "p") -> tuple[str, dict[str, Any]]:
