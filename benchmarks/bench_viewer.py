@@ -169,8 +169,8 @@ def app_timings(db: Path, repeat: int) -> None:
     app.run()
     first = (time.perf_counter() - start) * 1000
     print("\n| AppTest interaction | median ms |\n|---|---|")
-    print(f"| first page in the server process (Corpus; starts reading the coded turns in "
-          f"the background) | {first:.1f} |")
+    print(f"| first page in the server process (Corpus; loads the app's modules, then starts "
+          f"reading the coded turns and the web workers) | {first:.1f} |")
     for page in ["Corpus", "Transcript", "Review", "Agreement", "Export"]:
         def show(page: str = page) -> None:
             app.sidebar.radio(key="page").set_value(page).run()
@@ -221,7 +221,7 @@ def app_timings(db: Path, repeat: int) -> None:
     participants = app.selectbox(key="analysis_participant").options
     start = time.perf_counter()
     app.toggle(key="analysis_draw_web").set_value(True).run()
-    print(f"| draw the first relational web in the server process (loads spaCy) | "
+    print(f"| draw the first relational web in the server process | "
           f"{(time.perf_counter() - start) * 1000:.1f} |")
 
     def draw(participant: str) -> float:

@@ -43,6 +43,8 @@ if TYPE_CHECKING:
     import networkx as nx
 
 Progress = Callable[[Iterable[Any], int, str], Iterable[Any]]
+# Finds the interactants of texts, one list per text.
+Extract = Callable[[list[str]], Iterable[Any]]
 
 
 class Project:
@@ -342,7 +344,8 @@ class Project:
 
     def interactants(self, turns: pd.DataFrame | None = None, *, coder: str | None = None,
                      lexicon: str | os.PathLike[str] | None = None,
-                     progress: Progress | None = None) -> pd.DataFrame:
+                     progress: Progress | None = None,
+                     extract: Extract | None = None) -> pd.DataFrame:
         """Every interactant mention in the coded turns (see :mod:`reltext.interactants`).
 
         Args:
@@ -350,12 +353,15 @@ class Project:
             coder: Whose coded turns, when ``turns`` is None.
             lexicon: An interactants lexicon file; the bundled one when None.
             progress: Wraps the per-turn extraction: ``progress(items, length, label)``.
+            extract: Finds the interactants of texts (one list per text) instead of this
+                process's extractor for ``lexicon``: the viewer's runs in a worker process.
         """
         from .interactants import cached_extractor, interactants_frame
 
         turns = self.coded_turns(coder) if turns is None else turns
-        extractor = cached_extractor(lexicon)
-        found: Iterable[Any] = extractor.iter_extract(turns["text"].astype(str))
+        texts = turns["text"].astype(str)
+        found: Iterable[Any] = (extract(list(texts)) if extract is not None
+                                else cached_extractor(lexicon).iter_extract(texts))
         if progress is not None:
             found = progress(found, len(turns), "Finding interactants")
         return interactants_frame(turns, found)
@@ -394,10 +400,12 @@ class Project:
 
     def web(self, value: str, *, group: str = "participant", coder: str | None = None,
             lexicon: str | os.PathLike[str] | None = None,
-            progress: Progress | None = None, turns: pd.DataFrame | None = None) -> nx.Graph:
+            progress: Progress | None = None, turns: pd.DataFrame | None = None,
+            extract: Extract | None = None) -> nx.Graph:
         """The relational web of one participant (or role, or group): see :mod:`reltext.web`.
 
-        ``turns`` are coded turns from :meth:`coded_turns` (those of ``coder`` when None).
+        ``turns`` are coded turns from :meth:`coded_turns` (those of ``coder`` when None);
+        ``extract`` as for :meth:`interactants`.
         """
         from .balance import grouping_columns
         from .web import relational_web
@@ -407,16 +415,18 @@ class Project:
         # then costs seconds, not a pass over the whole corpus.
         column = grouping_columns(turns, group)[-1]
         turns = turns[turns[column].astype(str) == str(value)]
-        mentions = self.interactants(turns, lexicon=lexicon, progress=progress)
+        mentions = self.interactants(turns, lexicon=lexicon, progress=progress, extract=extract)
         return relational_web(turns, mentions, group=group, value=value,
                               own_turns_only=group != "role")
 
     def web_elements(self, value: str, *, group: str = "participant", coder: str | None = None,
-                     top: int | None = 15, turns: pd.DataFrame | None = None) -> dict[str, Any]:
+                     top: int | None = 15, turns: pd.DataFrame | None = None,
+                     extract: Extract | None = None) -> dict[str, Any]:
         """A web's nodes (with positions) and edges for an interactive plot."""
         from .web import web_elements
 
-        return web_elements(self.web(value, group=group, coder=coder, turns=turns), top=top)
+        return web_elements(self.web(value, group=group, coder=coder, turns=turns,
+                                     extract=extract), top=top)
 
     def codebook(self) -> pd.DataFrame:
         """The codes of the most recently loaded codebook (empty when none is loaded)."""

@@ -76,3 +76,23 @@ def test_interactants_bad_lexicon_is_a_user_error(tmp_path, content, message):
     with pytest.raises(ReltextError, match=message) as error:
         load_lexicon(path)
     assert str(path) in str(error.value)
+
+
+def test_viewer_worker_processes_find_what_this_process_finds():
+    from reltext.interactants import cached_extractor
+    from reltext.viewer import web_worker
+
+    texts = ["My sister came to the day centre.", "Mm-hmm.",
+             "I told Dr Patel that my mum's tablets don't help.", "Work is hard."]
+    here = list(cached_extractor().iter_extract(texts))
+    web_worker.start()
+    processes = list(web_worker._processes)
+    assert len(processes) == web_worker.WORKERS
+    assert web_worker.extract(texts) == here  # shared out, answers in order
+    assert web_worker.extract(texts[:1]) == here[:1]  # fewer texts than workers
+    assert web_worker._processes == processes  # answered, still up
+    processes[-1].kill()
+    processes[-1].wait()
+    assert web_worker.extract(texts) == here  # found here instead
+    assert web_worker._processes == []
+    assert all(process.poll() is not None for process in processes)

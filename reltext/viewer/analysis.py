@@ -6,6 +6,7 @@ and :mod:`reltext.web`, read through the effective codings (review decisions app
 
 from __future__ import annotations
 
+import importlib
 import threading
 from concurrent.futures import Future, ThreadPoolExecutor
 from html import escape
@@ -19,6 +20,7 @@ from ..balance import relational_balance, sos_profile
 from ..cooccurrence import code_cooccurrence
 from ..effective import CodedTurns, default_coder
 from ..errors import ReltextError
+from . import web_worker
 from ..project import Project
 from ..store import Store
 from .pages import Session, project_version
@@ -71,11 +73,12 @@ def forget_readings() -> None:
 
 def warm(store: Store) -> None:
     """Start reading the default coder's coded turns in the background, once per project
-    and server process."""
+    and server process, and the worker process that finds interactants for webs."""
     with _readings_lock:
         if str(store.path) in _warmed:
             return
         _warmed.add(str(store.path))
+    web_worker.start()
     try:
         coder = default_coder(store)
     except ReltextError:
@@ -84,6 +87,14 @@ def warm(store: Store) -> None:
     with _readings_lock:
         if (version, coder) not in _readings:
             _readings[(version, coder)] = _reader.submit(CodedTurns.read, store, coder)
+    _reader.submit(_prepare_webs)
+
+
+def _prepare_webs() -> None:
+    """What the first web would otherwise wait for here: networkx, and plotly's scatter
+    traces (each loaded on first use, a quarter of a second or so)."""
+    importlib.import_module("reltext.web")
+    go.Figure(go.Scatter(x=[0], y=[0], mode="markers+text", text=[""]))
 
 
 # Resources, not data: the table is large and only read, so it is shared rather than copied
@@ -106,7 +117,8 @@ def _cached_table(version: tuple[str, tuple, int], coder: str, kind: str, option
 @st.cache_data(max_entries=16, show_spinner="Finding the participant's interactants…")
 def _cached_web(version: tuple[str, int, int], coder: str, participant: str,
                 _project: Project, _turns: pd.DataFrame) -> dict:
-    return _project.web_elements(participant, group="participant", coder=coder, turns=_turns)
+    return _project.web_elements(participant, group="participant", coder=coder, turns=_turns,
+                                 extract=web_worker.extract)
 
 
 def render_analysis(store: Store, session: Session, *, title: str = "Analysis") -> None:
@@ -167,7 +179,7 @@ def _render_web(store: Store, turns: pd.DataFrame, coder: str) -> None:
     participants = sorted(turns["participant"].dropna().astype(str).unique())
     participant = st.selectbox("Participant", participants, key="analysis_participant")
     if not st.toggle("Draw the web (finds the people, places and things in the participant's "
-                     "turns: half a second, and a few more the first time)",
+                     "turns: about half a second)",
                      key="analysis_draw_web"):
         return
     if "project" not in st.session_state or st.session_state["project"].path != store.path:
