@@ -25,7 +25,7 @@ from ..interactants import Interactant, cached_extractor
 _lock = threading.Lock()  # one request at a time on the pipes
 _processes: list[subprocess.Popen[str]] = []
 # Two workers split each request: the viewer waits idle meanwhile, so on two cores a web
-# takes half the time. Each holds a pipeline (about 0.4 GB).
+# takes half the time. Each holds a pipeline (about 0.5 GB resident).
 WORKERS = min(2, os.cpu_count() or 1)
 
 
