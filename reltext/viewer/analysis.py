@@ -20,9 +20,9 @@ from ..balance import relational_balance, sos_profile
 from ..cooccurrence import code_cooccurrence
 from ..effective import CodedTurns, default_coder
 from ..errors import ReltextError
-from . import web_worker
 from ..project import Project
 from ..store import Store
+from . import web_worker
 from .pages import Session, project_version
 
 GROUPINGS = ("role", "wave", "participant", "speaker", "transcript_id", "site")
@@ -73,7 +73,7 @@ def forget_readings() -> None:
 
 def warm(store: Store) -> None:
     """Start reading the default coder's coded turns in the background, once per project
-    and server process, and the worker process that finds interactants for webs."""
+    and server process, and the worker processes that find interactants for webs."""
     with _readings_lock:
         if str(store.path) in _warmed:
             return
