@@ -705,19 +705,19 @@ def predict_codings(store: Store, model: TrainedModel, turns: Sequence[dict[str,
         for k, row in enumerate(rows):
             turn = turns[row]
             p = probabilities[row, column]
-            if learned and p >= model.coder.thresholds_[code]:
-                codings.append({"turn_pk": turn["turn_pk"], "code": code, "start_char": 0,
-                                "end_char": len(turn["text"]), "confidence": round(float(p), 4),
-                                "origin": Origin.CLASSIFIER.value,
-                                "evidence": f"like {nearest[k]}"})
-                continue
-            # A rule match the model let stand (or a code it has no classifier for).
-            for coding in rule_codings[turn["turn_pk"]]:
-                if coding["code"] == code:
+            matches = [c for c in rule_codings[turn["turn_pk"]] if c["code"] == code]
+            if not learned or (combine and matches):
+                # A rule match the model let stand (or a code it has no classifier for):
+                # the rule's span and evidence, the model's probability.
+                for coding in matches:
                     kept = dict(coding)
                     if learned:
                         kept["confidence"] = round(float(p), 4)
                     codings.append(kept)
+                continue
+            codings.append({"turn_pk": turn["turn_pk"], "code": code, "start_char": 0,
+                            "end_char": len(turn["text"]), "confidence": round(float(p), 4),
+                            "origin": Origin.CLASSIFIER.value, "evidence": f"like {nearest[k]}"})
     return codings
 
 

@@ -163,8 +163,47 @@ def test_learned_and_auto_coders_code_turns_with_confidence_and_evidence(project
         learned = frame[frame["origin"] == "classifier"]
         assert learned["confidence"].between(0, 1).all()
         assert learned["evidence"].str.startswith("like ").all()
+
     assert set(project.codings()["coder"]) >= {"human:gold", f"learned:{model.model_id}",
                                                f"auto:{model.model_id}"}
+
+
+def test_every_code_the_model_decides_is_coded(project, small_gold):
+    from reltext.training import predict_codings
+
+    _, codes = small_gold
+    model = project.train(gold=codes, embedding="tfidf")
+    coder = LearnedTurnCoder(project.path, combine=True)
+    with project.store.read() as conn:
+        turns = list(project.store.turns_by_pk(
+            conn, [t["turn_pk"] for t in project.store.iter_turns(conn)]).values())
+    code = next(c for c, mode in model.coder.modes_.items() if mode == "combined")
+    # Additions from a lower probability than the learned threshold: each must be coded.
+    coder.model.coder.thresholds_[code] = 0.9
+    coder.model.coder.auto_thresholds_[code] = 0.2
+    for combine in (False, True):
+        codings = predict_codings(project.store, coder.model, turns,
+                                  rule_coder=coder.rule_coder, combine=combine)
+        coded = {c["turn_pk"] for c in codings if c["code"] == code}
+        rules = {c["turn_pk"] for c in coder.rule_coder(turns) if c["code"] == code}
+        p = dict(zip([t["turn_pk"] for t in turns], _probabilities(coder, turns, code)))
+        if combine:
+            expected = {pk for pk in p if p[pk] >= 0.2 or (pk in rules and p[pk] >= 0.1)}
+        else:
+            expected = {pk for pk in p if p[pk] >= 0.9}
+        assert coded == expected, combine
+
+
+def _probabilities(coder, turns, code):
+    from reltext.training import _replay, build_examples
+
+    rule_codings = {}
+    for coding in coder.rule_coder(turns):
+        rule_codings.setdefault(coding["turn_pk"], []).append(coding)
+    examples, _ = build_examples(coder.store, turns, embedding=coder.model.featurizer.embedding,
+                                 rule_coder=_replay(rule_codings))
+    probabilities = coder.model.coder.predict_proba(coder.model.featurizer.transform(examples))
+    return probabilities[:, coder.model.coder.codes_.index(code)]
 
 
 def test_cross_validation_scores_three_coders_on_unseen_transcripts(project, small_gold):
