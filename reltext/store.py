@@ -1567,17 +1567,17 @@ def _word_count(value: str | None) -> int:
 
 
 def _per_coding_batch(conn: Connection, coding_pks: Sequence[int], reviewer: str | None,
-                      table: str, sql: str) -> Iterator[Any]:
+                      alias: str, sql: str) -> Iterator[Any]:
     """Rows of ``sql`` for the codings, 500 at a time (SQLite limits bound values).
 
     ``sql`` names ``{names}`` (the bound coding keys) and ``{only}`` (the reviewer filter,
-    on ``<table>reviewer``, or nothing).
+    on ``<alias>reviewer``, or nothing).
     """
     for batch in chunked(coding_pks, 500):
         names, params = in_list(batch)
         only = ""
         if reviewer is not None:
-            only = f"AND {table}reviewer = :reviewer"
+            only = f"AND {alias}reviewer = :reviewer"
             params["reviewer"] = reviewer
         yield from conn.execute(text(sql.format(names=names, only=only)), params).mappings()
 

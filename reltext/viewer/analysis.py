@@ -46,8 +46,9 @@ _reader = ThreadPoolExecutor(max_workers=1, thread_name_prefix="reltext-reading"
 _warmed: set[str] = set()
 
 
-def _reading(version: tuple[str, tuple], coder: str, store: Store) -> CodedTurns:
-    """The coder's coded turns at ``version``, read once (in the background or now)."""
+def _start_reading(version: tuple[str, tuple], coder: str, store: Store) -> Future[CodedTurns]:
+    """The reading of the coder's coded turns at ``version``: the one under way or done,
+    else a new one in the background."""
     key = (version, coder)
     with _readings_lock:
         future = _readings.get(key)
@@ -55,6 +56,13 @@ def _reading(version: tuple[str, tuple], coder: str, store: Store) -> CodedTurns
             while len(_readings) >= 2:  # keep the newest two versions
                 del _readings[next(iter(_readings))]
             future = _readings[key] = _reader.submit(CodedTurns.read, store, coder)
+    return future
+
+
+def _reading(version: tuple[str, tuple], coder: str, store: Store) -> CodedTurns:
+    """The coder's coded turns at ``version``, read once (in the background or now)."""
+    key = (version, coder)
+    future = _start_reading(version, coder, store)
     try:
         return future.result()
     except BaseException:
@@ -83,10 +91,7 @@ def warm(store: Store) -> None:
         coder = default_coder(store)
     except ReltextError:
         return  # nothing coded yet: nothing to read
-    version = _turns_version(store, coder)[:2]
-    with _readings_lock:
-        if (version, coder) not in _readings:
-            _readings[(version, coder)] = _reader.submit(CodedTurns.read, store, coder)
+    _start_reading(_turns_version(store, coder)[:2], coder, store)
     _reader.submit(_prepare_webs)
 
 
