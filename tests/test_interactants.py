@@ -88,6 +88,7 @@ def test_viewer_worker_processes_find_what_this_process_finds():
     web_worker.start()
     processes = list(web_worker._processes)
     assert len(processes) == web_worker.WORKERS
+    assert web_worker.wait_ready()
     assert web_worker.extract(texts) == here  # shared out, answers in order
     assert web_worker.extract(texts[:1]) == here[:1]  # fewer texts than workers
     assert web_worker._processes == processes  # answered, still up

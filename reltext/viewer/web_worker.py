@@ -4,8 +4,9 @@ A web runs spaCy over one participant's turns. Importing and loading spaCy takes
 (torch comes with it); done in the viewer's process, it would hold up every page shown
 meanwhile, since pages and a loading thread share one interpreter. The viewer starts this
 workers when it opens a project instead: separate processes that load the pipeline on other
-cores at once and then answer requests, one JSON line of texts in, one JSON line of
-interactants out. If a worker is gone, the viewer finds the interactants itself.
+cores at once, say ``ready`` on a line of its own, and then answer requests, one JSON line
+of texts in, one JSON line of interactants out. If a worker is gone, the viewer finds the
+interactants itself.
 
 Run as ``python -m reltext.viewer.web_worker``; the viewer does that.
 """
@@ -24,6 +25,7 @@ from ..interactants import Interactant, cached_extractor
 
 _lock = threading.Lock()  # one request at a time on the pipes
 _processes: list[subprocess.Popen[str]] = []
+_ready: set[int] = set()  # pids of the workers that have said they are ready
 # Two workers split each request: the viewer waits idle meanwhile, so on two cores a web
 # takes half the time. Each holds a pipeline (about 0.5 GB resident).
 WORKERS = min(2, os.cpu_count() or 1)
@@ -40,6 +42,21 @@ def start() -> None:
                              stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True,
                              encoding="utf-8", bufsize=1)
             for _ in range(WORKERS))
+
+
+def wait_ready() -> bool:
+    """Wait until every worker has loaded its pipeline; False when one has failed."""
+    with _lock:
+        return bool(_processes) and _await_ready()
+
+
+def _await_ready() -> bool:
+    for process in _processes:
+        if process.pid not in _ready:
+            if process.stdout.readline().strip() != "ready":
+                return False
+            _ready.add(process.pid)
+    return True
 
 
 def extract(texts: list[str]) -> list[list[Interactant]]:
@@ -59,6 +76,8 @@ def _ask(texts: list[str]) -> list[list[dict]] | None:
     shares = [texts[i * size:(i + 1) * size] for i in range(len(_processes))]
     answers: list[list[dict]] = []
     try:
+        if not _await_ready():
+            return None
         for process, share in zip(_processes, shares, strict=True):
             process.stdin.write(json.dumps(share) + "\n")
             process.stdin.flush()
@@ -77,13 +96,16 @@ def _stop() -> None:
         process.kill()
         process.wait()
     _processes.clear()
+    _ready.clear()
 
 
 def serve(requests: IO[str], answers: IO[str]) -> None:
-    """Load the extractor (and run it once: the first text is slow too), then answer each
-    line of ``requests`` until it closes."""
+    """Load the extractor (and run it once: the first text is slow too), say ``ready``,
+    then answer each line of ``requests`` until it closes."""
     extractor = cached_extractor()
     extractor.extract("My sister came to the day centre.")
+    answers.write("ready\n")
+    answers.flush()
     for line in requests:
         found = extractor.iter_extract(json.loads(line))
         answers.write(json.dumps([[asdict(item) for item in items] for items in found]) + "\n")
