@@ -8,7 +8,7 @@ import pandas as pd
 import pytest
 from sqlalchemy import text
 from streamlit.testing.v1 import AppTest
-from viewer_support import HOSTILE, build_project
+from viewer_support import AUTO_CODER, HOSTILE, build_project
 
 from reltext.cli.view import app_script, streamlit_command
 from reltext.store import Store
@@ -233,6 +233,7 @@ def test_viewer_markup_escapes_text_and_titles():
 def test_viewer_command_serves_locally_headless():
     command = streamlit_command(app_script(), host="127.0.0.1", port=8600)
     assert app_script() == APP
+    assert command[1:4] == ["-m", "reltext.viewer.serve", str(APP)]
     assert command[command.index("--server.address") + 1] == "127.0.0.1"
     assert command[command.index("--server.headless") + 1] == "true"
     assert command[command.index("--browser.gatherUsageStats") + 1] == "false"
@@ -279,7 +280,7 @@ def test_viewer_analysis_plots_with_decisions_applied(project):
     from reltext import review
 
     app = _app("Analysis")
-    assert len(app.get("plotly_chart")) == 3  # balance, SOS profiles, co-occurrence
+    assert len(app.get("plotly_chart")) == 1  # only the open tab is drawn: the balance
     balance = app.dataframe[0].value.set_index("role")
     assert balance.loc["client", "evils"] == 3  # isolation, stigma, disempowerment
     store = Store.open(project)
@@ -289,6 +290,28 @@ def test_viewer_analysis_plots_with_decisions_applied(project):
     store.close()
     app.run()
     assert app.dataframe[0].value.set_index("role").loc["client", "evils"] == 2
+    for view in ["SOS profiles", "Co-occurrence"]:
+        app.session_state["analysis_view"] = view
+        app.run()
+        assert not app.exception and len(app.get("plotly_chart")) == 1, view
+
+
+def test_viewer_relational_web_tab_draws_the_chosen_participants_web(project):
+    import json
+
+    def labels(app: AppTest) -> set[str]:
+        charts = app.get("plotly_chart")
+        assert not app.exception and len(charts) == 1, app.exception
+        figure = json.loads(charts[0].proto.spec)
+        return {label for trace in figure["data"] for label in trace.get("text") or []}
+
+    app = _app("Analysis")
+    app.session_state["analysis_view"] = "Relational web"
+    app.run()
+    assert app.selectbox(key="analysis_participant").options == ["int01", "int02"]
+    assert labels(app) == {"int01", "Sam", "home"}
+    app.selectbox(key="analysis_participant").set_value("int02").run()
+    assert labels(app) == {"int02"}  # the ward is the interviewer's, not Lee's
 
 
 def test_viewer_reads_the_coded_turns_in_the_background_once_a_page_is_drawn(project):
@@ -304,6 +327,55 @@ def test_viewer_reads_the_coded_turns_in_the_background_once_a_page_is_drawn(pro
     pd.testing.assert_frame_equal(started.result().table(),
                                   CodedTurns.read(store, coder).table())
     store.close()
+
+
+def test_viewer_reads_a_coding_runs_codings_before_anyone_clicks(project, monkeypatch):
+    import time
+
+    from reltext.effective import default_coder
+    from reltext.model import Origin
+    from reltext.viewer import analysis
+
+    monkeypatch.setattr(analysis, "WATCH_SECONDS", 0.1)
+    _app("Corpus")  # the viewer is open on the project
+    store = Store.open(project)
+    with store.write() as conn:  # a coding run adds a code
+        turn_pk, _ = store.turn_keys(conn)[("int01", "2")]
+        store.add_codings(conn, [{"turn_pk": turn_pk, "code": "hope", "start_char": 0,
+                                  "end_char": 4, "confidence": 0.6, "coder": AUTO_CODER,
+                                  "origin": Origin.RULE.value, "evidence": "hope.test"}])
+    coder = default_coder(store)
+    key = (analysis._turns_version(store, coder)[:2], coder)
+    store.close()
+    deadline = time.monotonic() + 20
+    while key not in analysis._readings:
+        assert time.monotonic() < deadline, "the new codings were not read"
+        time.sleep(0.05)
+    turns = analysis._readings[key].result().table().set_index(["transcript_id", "turn_id"])
+    assert turns.loc[("int01", "2"), "codes"] == ("hope",)
+
+
+def test_viewer_server_reads_the_coded_turns_before_it_serves(project):
+    from reltext.effective import default_coder
+    from reltext.viewer import analysis, serve, web_worker
+
+    analysis.forget_readings()
+    serve.prepare()
+    store = Store.open(project)
+    coder = default_coder(store)
+    version = analysis._turns_version(store, coder)[:2]
+    store.close()
+    assert analysis._readings[(version, coder)].done()
+    assert web_worker.wait_ready()  # the web workers have loaded spaCy meanwhile
+
+
+def test_viewer_server_leaves_a_missing_project_to_the_first_page(tmp_path, monkeypatch):
+    from reltext.viewer import serve
+
+    monkeypatch.setenv("RELTEXT_DB", str(tmp_path / "missing.db"))
+    serve.prepare()  # no traceback at start: the page says what is wrong
+    app = AppTest.from_file(str(APP), default_timeout=30).run()
+    assert "missing.db" in app.error[0].value
 
 
 @pytest.mark.slow  # fits a (fast, TF-IDF + k-means) topic model: about ten seconds

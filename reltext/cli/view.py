@@ -23,9 +23,10 @@ def app_script() -> Path:
 
 
 def streamlit_command(script: Path, *, host: str, port: int) -> list[str]:
-    """``streamlit run`` bound to ``host``, headless, telemetry off, nothing fetched."""
+    """``streamlit run`` bound to ``host``, headless, telemetry off, nothing fetched; through
+    :mod:`reltext.viewer.serve`, which loads the app before the first page is asked for."""
     return [
-        sys.executable, "-m", "streamlit", "run", str(script),
+        sys.executable, "-m", "reltext.viewer.serve", str(script),
         "--server.address", host, "--server.port", str(port),
         "--server.headless", "true", "--browser.gatherUsageStats", "false",
         "--server.fileWatcherType", "none", "--global.developmentMode", "false",

@@ -8,13 +8,16 @@ from __future__ import annotations
 
 import importlib
 import threading
+import time
 from concurrent.futures import Future, ThreadPoolExecutor
 from html import escape
+from pathlib import Path
 
 import pandas as pd
 import plotly.express as px
 import plotly.graph_objects as go
 import streamlit as st
+from sqlalchemy.exc import SQLAlchemyError
 
 from ..balance import relational_balance, sos_profile
 from ..cooccurrence import code_cooccurrence
@@ -36,14 +39,16 @@ def _turns_version(store: Store, coder: str) -> tuple[str, tuple, int]:
 
 
 # The first analysis in a server process reads every coded turn with its metadata (about
-# half a second on 50,000 turns). The app starts that reading in the background when it
-# first opens a project (see warm), so it is usually done before anyone opens this page; the
-# page waits for it otherwise. A reading serves one version of the transcripts and of the
-# coder's codings; after a decision it only counts again the codes of the turns touched.
+# half a second on 50,000 turns). `reltext view` reads it before it serves, and a reading
+# starts again after a coding run (see warm and _watch), so it is usually done before anyone
+# opens this page; the page waits for it otherwise. A reading serves one version of the
+# transcripts and of the coder's codings; after a decision it only counts again the codes of
+# the turns touched.
 _readings: dict[tuple, Future[CodedTurns]] = {}
 _readings_lock = threading.Lock()
 _reader = ThreadPoolExecutor(max_workers=1, thread_name_prefix="reltext-reading")
 _warmed: set[str] = set()
+_watchers: dict[str, threading.Thread] = {}  # project path -> its watcher (see _watch)
 
 
 def _start_reading(version: tuple[str, tuple], coder: str, store: Store) -> Future[CodedTurns]:
@@ -80,19 +85,67 @@ def forget_readings() -> None:
 
 
 def warm(store: Store) -> None:
-    """Start reading the default coder's coded turns in the background, once per project
-    and server process, and the worker processes that find interactants for webs."""
+    """Start reading the default coder's coded turns in the background whenever its codings
+    have changed (a coding run, not a decision), and, once per project and server process,
+    the worker processes that find interactants for webs and the watcher that reads a
+    coding run's codings when nobody is clicking (see _watch)."""
+    try:
+        coder = default_coder(store)
+    except ReltextError:
+        coder = version = None  # nothing coded yet: nothing to read
+    if coder is not None:
+        version = _turns_version(store, coder)[:2]
+        _start_reading(version, coder, store)
     with _readings_lock:
         if str(store.path) in _warmed:
             return
         _warmed.add(str(store.path))
+        watching = _watchers.get(str(store.path))
+        if watching is None or not watching.is_alive():
+            watching = _watchers[str(store.path)] = threading.Thread(
+                target=_watch, args=(str(store.path), (version, coder)), daemon=True,
+                name="reltext-watch")
+            watching.start()
     web_worker.start()
-    try:
-        coder = default_coder(store)
-    except ReltextError:
-        return  # nothing coded yet: nothing to read
-    _start_reading(_turns_version(store, coder)[:2], coder, store)
     _reader.submit(_prepare_webs)
+
+
+# How often the viewer looks for a coding run's new codings (one small query).
+WATCH_SECONDS = 3.0
+
+
+def _watch(path: str, started: tuple) -> None:
+    """Start reading a coding run's codings once they have stopped changing, so that the
+    next Analysis view finds them read, whether or not anyone clicked meanwhile.
+
+    ``started`` is the (version, coder) whose reading is already under way. Only new
+    versions are read: one dropped to make room for another coder's is left to the page.
+    """
+    try:
+        store = Store.open(path, create=False)
+    except ReltextError:
+        return
+    seen = started
+    while Path(path).exists():  # a project deleted is no longer watched
+        time.sleep(WATCH_SECONDS)
+        try:
+            coder = default_coder(store)
+            now = (_turns_version(store, coder)[:2], coder)
+        except (ReltextError, SQLAlchemyError):
+            continue  # nothing coded yet, or the project busy: look again later
+        # Unchanged since the last look, so not a run still writing: worth reading.
+        if now == seen and now != started:
+            try:
+                _start_reading(*now, store)
+            except RuntimeError:
+                return  # the interpreter is shutting down: no more readings
+            started = now
+        seen = now
+
+
+def settle() -> None:
+    """Wait for the background work started so far (the reader runs it in order)."""
+    _reader.submit(lambda: None).result()
 
 
 def _prepare_webs() -> None:
@@ -142,38 +195,57 @@ def render_analysis(store: Store, session: Session, *, title: str = "Analysis") 
     version = _turns_version(store, coder)
     turns = _cached_turns(version, coder, store)
     groupings = [name for name in GROUPINGS if name in turns.columns]
+    # Only the open tab is drawn: each holds a plot, and the web runs spaCy.
     balance_tab, sos_tab, cooccurrence_tab, web_tab = st.tabs(
-        ["Goods and evils", "SOS profiles", "Co-occurrence", "Relational web"])
-    with balance_tab:
-        by = st.selectbox("Group by", groupings, key="analysis_balance_by")
-        balance = _cached_table(version, coder, "balance", by, turns)
-        figure = px.bar(balance.astype({by: str}), x=by, y="balance", range_y=[-1, 1],
-                        hover_data=["goods", "evils", "turns"],
-                        title="Balance of relational goods and evils: (goods − evils) / both")
-        st.plotly_chart(figure, width="stretch")
-        st.dataframe(balance, hide_index=True, width="stretch")
-    with sos_tab:
-        by = st.selectbox("Group by", groupings, key="analysis_sos_by")
-        profile = _cached_table(version, coder, "sos", by, turns).astype({by: str})
-        shares = profile.melt(id_vars=[by], value_vars=["share_self", "share_other",
-                                                        "share_situation"],
-                              var_name="locus", value_name="share")
-        st.plotly_chart(px.bar(shares, x=by, y="share", color="locus",
-                               title="Where accounts locate difficulty: Self, Other, Situation"),
-                        width="stretch")
-        st.dataframe(profile, hide_index=True, width="stretch")
-    with cooccurrence_tab:
-        normalise = st.radio("Cells", ["count", "jaccard"], horizontal=True,
-                             key="analysis_normalise")
-        matrix = _cached_table(version, coder, "cooccurrence", normalise, turns)
-        if matrix.empty:
-            st.write("No codes on these turns yet.")
-        else:
-            st.plotly_chart(px.imshow(matrix, text_auto=".2f" if normalise == "jaccard" else True,
-                                      color_continuous_scale="Blues",
-                                      title="Codes on the same turn"), width="stretch")
-    with web_tab:
-        _render_web(store, turns, coder)
+        ["Goods and evils", "SOS profiles", "Co-occurrence", "Relational web"],
+        key="analysis_view", on_change="rerun")
+    if balance_tab.open:
+        with balance_tab:
+            _render_balance(version, coder, turns, groupings)
+    if sos_tab.open:
+        with sos_tab:
+            _render_sos(version, coder, turns, groupings)
+    if cooccurrence_tab.open:
+        with cooccurrence_tab:
+            _render_cooccurrence(version, coder, turns)
+    if web_tab.open:
+        with web_tab:
+            _render_web(store, turns, coder)
+
+
+def _render_balance(version: tuple, coder: str, turns: pd.DataFrame,
+                    groupings: list[str]) -> None:
+    by = st.selectbox("Group by", groupings, key="analysis_balance_by")
+    balance = _cached_table(version, coder, "balance", by, turns)
+    figure = px.bar(balance.astype({by: str}), x=by, y="balance", range_y=[-1, 1],
+                    hover_data=["goods", "evils", "turns"],
+                    title="Balance of relational goods and evils: (goods − evils) / both")
+    st.plotly_chart(figure, width="stretch")
+    st.dataframe(balance, hide_index=True, width="stretch")
+
+
+def _render_sos(version: tuple, coder: str, turns: pd.DataFrame, groupings: list[str]) -> None:
+    by = st.selectbox("Group by", groupings, key="analysis_sos_by")
+    profile = _cached_table(version, coder, "sos", by, turns).astype({by: str})
+    shares = profile.melt(id_vars=[by], value_vars=["share_self", "share_other",
+                                                    "share_situation"],
+                          var_name="locus", value_name="share")
+    st.plotly_chart(px.bar(shares, x=by, y="share", color="locus",
+                           title="Where accounts locate difficulty: Self, Other, Situation"),
+                    width="stretch")
+    st.dataframe(profile, hide_index=True, width="stretch")
+
+
+def _render_cooccurrence(version: tuple, coder: str, turns: pd.DataFrame) -> None:
+    normalise = st.radio("Cells", ["count", "jaccard"], horizontal=True,
+                         key="analysis_normalise")
+    matrix = _cached_table(version, coder, "cooccurrence", normalise, turns)
+    if matrix.empty:
+        st.write("No codes on these turns yet.")
+    else:
+        st.plotly_chart(px.imshow(matrix, text_auto=".2f" if normalise == "jaccard" else True,
+                                  color_continuous_scale="Blues",
+                                  title="Codes on the same turn"), width="stretch")
 
 
 def _render_web(store: Store, turns: pd.DataFrame, coder: str) -> None:
@@ -183,10 +255,6 @@ def _render_web(store: Store, turns: pd.DataFrame, coder: str) -> None:
         return
     participants = sorted(turns["participant"].dropna().astype(str).unique())
     participant = st.selectbox("Participant", participants, key="analysis_participant")
-    if not st.toggle("Draw the web (finds the people, places and things in the participant's "
-                     "turns: about half a second)",
-                     key="analysis_draw_web"):
-        return
     if "project" not in st.session_state or st.session_state["project"].path != store.path:
         st.session_state["project"] = Project(store.path, create=False)
     elements = _cached_web(project_version(store), coder, participant,

@@ -420,6 +420,7 @@ def _model_evaluation(store: Store) -> None:
     model = models[labels.index(st.selectbox("Model", labels, key="agreement_model"))]
     manifest = model["manifest"]
     trained_on = manifest.get("training", {})
+    veto_below = manifest.get("params", {}).get("veto_below", 0.1)
     st.caption(
         f"Model {model['model_id']}, trained {_utc(model['created_at'])} on "
         f"{trained_on.get('turns', '?')} turns of {trained_on.get('transcripts', '?')} "
@@ -429,7 +430,8 @@ def _model_evaluation(store: Store) -> None:
         "its transcript; the threshold is chosen on these same scores, so they lean high "
         "('reltext train --cv' scores whole models on transcripts they never saw). auto: how "
         f"auto:{model['model_id']} codes each code: the rules alone, or the rules less the "
-        f"matches the classifier vetoes (p < {manifest.get('params', {}).get('veto_below', 0.1):g}), plus the turns it adds from p>=T up; "
+        f"matches the classifier vetoes (p < {veto_below:g}), plus the turns it adds from "
+        "p>=T up; "
         "auto_kappa and rules_kappa: the same cross-validation's kappa for that and for the "
         "rules alone; positives: training turns with the code.")
     *rows, macro = training.evaluation(manifest)
