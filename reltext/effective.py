@@ -176,19 +176,21 @@ class CodedTurns:
         self._lock = threading.Lock()  # the viewer's sessions share one
 
     @classmethod
-    def read(cls, store: Store, coder: str) -> CodedTurns:
-        """``coder``'s coded turns, with every decision so far applied."""
+    def read(cls, store: Store, coder: str, turns: TurnTable | None = None) -> CodedTurns:
+        """``coder``'s coded turns, with every decision so far applied.
+
+        ``turns``, the project's :func:`read_turns` when its transcripts have not changed
+        since, saves reading them again (half the time): a coding run changes only codings.
+        """
         with _without_gc():
-            turns = turns_frame(store, turn_pk=True)
+            table, turn_pks = turns if turns is not None else read_turns(store)
             with store.read() as conn:
                 coded = store.turns_marked_coded(conn, coder)
                 codings = store.coder_codings(conn, coder)
-            turns["position"] = turns.groupby("transcript_id", sort=False).cumcount()
-            turn_pks = turns.pop("turn_pk")
             keep = turn_pks.isin(coded)
             if not keep.all():
-                turns, turn_pks = turns[keep].reset_index(drop=True), turn_pks[keep]
-            return cls(_describe_turns(turns), turn_pks.tolist(), codings).update(store)
+                table, turn_pks = table[keep].reset_index(drop=True), turn_pks[keep]
+            return cls(table, turn_pks.tolist(), codings).update(store)
 
     def update(self, store: Store) -> CodedTurns:
         """Apply the decisions made since the last read; returns itself."""
@@ -248,6 +250,20 @@ def _without_gc() -> Iterator[None]:
     finally:
         if paused:
             gc.enable()
+
+
+# Every current turn with its metadata described (see _describe_turns), and its key.
+TurnTable = tuple[pd.DataFrame, pd.Series]
+
+
+def read_turns(store: Store) -> TurnTable:
+    """Every current turn, described as :func:`coded_turns` describes it, with its key:
+    what any coder's coded turns are made from."""
+    with _without_gc():
+        turns = turns_frame(store, turn_pk=True)
+        turns["position"] = turns.groupby("transcript_id", sort=False).cumcount()
+        turn_pks = turns.pop("turn_pk")
+        return _describe_turns(turns), turn_pks
 
 
 def _describe_turns(turns: pd.DataFrame) -> pd.DataFrame:

@@ -6,7 +6,13 @@ import pandas as pd
 import pytest
 from sqlalchemy import text
 
-from reltext.effective import CodedTurns, coded_turns, default_coder, effective_codings
+from reltext.effective import (
+    CodedTurns,
+    coded_turns,
+    default_coder,
+    effective_codings,
+    read_turns,
+)
 from reltext.errors import ReltextError
 
 
@@ -87,6 +93,22 @@ def test_effective_coded_turns_kept_current_as_decisions_come_in(tiny_project):
     pd.testing.assert_frame_equal(live.update(store).table(), coded_turns(store, "human:gold"))
     assert live.table().set_index(["transcript_id", "turn_id"])["codes"][("p1_w1", "2")] \
         == ("locus_self", "stigma")
+
+
+def test_effective_coded_turns_from_turns_read_before_a_coding_run(tiny_project):
+    store = tiny_project.store
+    turns = read_turns(store)  # as a viewer keeps them
+    coder = "rules:relational@1.0"
+    with store.write() as conn:
+        store.add_codings(conn, [{"turn_pk": 2, "code": "hope", "start_char": 0,
+                                  "end_char": 3, "coder": coder, "origin": "rule"}])
+        store.mark_coded(conn, [1, 2, 3], coder=coder)
+    again = CodedTurns.read(store, coder, turns).table()
+    pd.testing.assert_frame_equal(again, coded_turns(store, coder))
+    assert again["codes"].tolist() == [(), ("hope",), ()]
+    # The kept turns serve every coder, and are not changed by serving one.
+    pd.testing.assert_frame_equal(CodedTurns.read(store, "human:gold", turns).table(),
+                                  coded_turns(store, "human:gold"))
 
 
 def test_effective_coded_turns_columns(tiny_project):

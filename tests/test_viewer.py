@@ -290,10 +290,20 @@ def test_viewer_analysis_plots_with_decisions_applied(project):
     store.close()
     app.run()
     assert app.dataframe[0].value.set_index("role").loc["client", "evils"] == 2
+    app.selectbox(key="analysis_balance_by").set_value("wave").run()
     for view in ["SOS profiles", "Co-occurrence"]:
         app.session_state["analysis_view"] = view
         app.run()
         assert not app.exception and len(app.get("plotly_chart")) == 1, view
+    app.radio(key="analysis_normalise").set_value("jaccard").run()
+    # Back to a tab: its choices are as they were left.
+    app.session_state["analysis_view"] = "Goods and evils"
+    app.run()
+    assert app.selectbox(key="analysis_balance_by").value == "wave"
+    assert "wave" in app.dataframe[0].value.columns
+    app.session_state["analysis_view"] = "Co-occurrence"
+    app.run()
+    assert app.radio(key="analysis_normalise").value == "jaccard"
 
 
 def test_viewer_relational_web_tab_draws_the_chosen_participants_web(project):

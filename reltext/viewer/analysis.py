@@ -12,6 +12,7 @@ import time
 from concurrent.futures import Future, ThreadPoolExecutor
 from html import escape
 from pathlib import Path
+from typing import Any
 
 import pandas as pd
 import plotly.express as px
@@ -21,7 +22,7 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from ..balance import relational_balance, sos_profile
 from ..cooccurrence import code_cooccurrence
-from ..effective import CodedTurns, default_coder
+from ..effective import CodedTurns, TurnTable, default_coder, read_turns
 from ..errors import ReltextError
 from ..project import Project
 from ..store import Store
@@ -29,6 +30,9 @@ from . import web_worker
 from .pages import Session, project_version
 
 GROUPINGS = ("role", "wave", "participant", "speaker", "transcript_id", "site")
+# The widgets inside the Analysis tabs.
+TAB_CHOICES = ("analysis_balance_by", "analysis_sos_by", "analysis_normalise",
+               "analysis_participant")
 
 
 def _turns_version(store: Store, coder: str) -> tuple[str, tuple, int]:
@@ -60,8 +64,21 @@ def _start_reading(version: tuple[str, tuple], coder: str, store: Store) -> Futu
         if future is None:
             while len(_readings) >= 2:  # keep the newest two versions
                 del _readings[next(iter(_readings))]
-            future = _readings[key] = _reader.submit(CodedTurns.read, store, coder)
+            future = _readings[key] = _reader.submit(_read, version, coder, store)
     return future
+
+
+# The last turn table read, by project and transcripts: a coding run leaves it as it was, so
+# the reading after one only reads the codings. Only the reader thread uses it.
+_turn_table: dict[str, tuple[Any, TurnTable]] = {}
+
+
+def _read(version: tuple[str, tuple], coder: str, store: Store) -> CodedTurns:
+    path, transcripts = version[0], version[1][0]
+    kept = _turn_table.get(path)
+    if kept is None or kept[0] != transcripts:
+        kept = _turn_table[path] = (transcripts, read_turns(store))
+    return CodedTurns.read(store, coder, kept[1])
 
 
 def _reading(version: tuple[str, tuple], coder: str, store: Store) -> CodedTurns:
@@ -82,6 +99,7 @@ def forget_readings() -> None:
     with _readings_lock:
         _readings.clear()
         _warmed.clear()
+    _reader.submit(_turn_table.clear).result()
 
 
 def warm(store: Store) -> None:
@@ -195,7 +213,12 @@ def render_analysis(store: Store, session: Session, *, title: str = "Analysis") 
     version = _turns_version(store, coder)
     turns = _cached_turns(version, coder, store)
     groupings = [name for name in GROUPINGS if name in turns.columns]
-    # Only the open tab is drawn: each holds a plot, and the web runs spaCy.
+    # Only the open tab is drawn: each holds a plot, and the web runs spaCy. Streamlit
+    # forgets a widget's choice on a run that does not draw it: carried over here, the
+    # choices of the tabs not open stay as the reader left them.
+    for key in TAB_CHOICES:
+        if key in st.session_state:
+            st.session_state[key] = st.session_state[key]
     balance_tab, sos_tab, cooccurrence_tab, web_tab = st.tabs(
         ["Goods and evils", "SOS profiles", "Co-occurrence", "Relational web"],
         key="analysis_view", on_change="rerun")
