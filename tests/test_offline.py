@@ -60,13 +60,16 @@ def test_offline_viewer_serves_its_pages(tmp_path):
     db = tmp_path / "viewer.db"
     offline("ingest", str(ROOT / "corpora" / "interviews"), db=db, cwd=tmp_path)
     # Only loopback, brought up inside the namespace: the viewer and its client, nothing else.
+    # The server is stopped as a user stops it, and must be gone, web workers included.
     script = (
-        "ip link set lo up && "
+        "ip link set lo up || exit 1; "
         f"{sys.executable} -m reltext.cli --db {db} view --port 8765 --reviewer offline "
-        "> view.log 2>&1 & "
+        "> view.log 2>&1 & server=$!; "
         "for i in $(seq 1 60); do "
         "curl -sf http://127.0.0.1:8765/_stcore/health >/dev/null && break; sleep 1; done; "
-        "curl -sf http://127.0.0.1:8765/ > page.html; code=$?; kill %1; exit $code"
+        "curl -sf http://127.0.0.1:8765/ > page.html; code=$?; "
+        "workers=$(pgrep -P $server); kill -TERM $server && wait $server; "
+        "for pid in $workers; do kill -0 $pid 2>/dev/null && code=3; done; exit $code"
     )
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
     env.pop("HF_HUB_OFFLINE", None)

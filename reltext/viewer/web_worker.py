@@ -13,6 +13,7 @@ Run as ``python -m reltext.viewer.web_worker``; the viewer does that.
 
 from __future__ import annotations
 
+import atexit
 import json
 import os
 import subprocess
@@ -97,6 +98,10 @@ def _stop() -> None:
         process.wait()
     _processes.clear()
     _ready.clear()
+
+
+# Stopped with the viewer, rather than left loading a pipeline for nobody.
+atexit.register(_stop)
 
 
 def serve(requests: IO[str], answers: IO[str]) -> None:
