@@ -6,12 +6,30 @@ Example:
     >>> project.ingest(["transcripts/"])
 """
 
+from typing import TYPE_CHECKING, Any
+
 from .errors import CodebookError, ReltextError, TranscriptFormatError
 from .model import Coding, Origin, Transcript, Turn
-from .project import Project
-from .readers import read_transcripts
+
+if TYPE_CHECKING:
+    from .project import Project
+    from .readers import read_transcripts
 
 __version__ = "0.1.0"
+
+
+def __getattr__(name: str) -> Any:
+    # Loaded on first use: a process that needs one module (a viewer's web worker, a batch
+    # worker) need not import scikit-learn and the readers with the package.
+    if name == "Project":
+        from .project import Project
+
+        return Project
+    if name == "read_transcripts":
+        from .readers import read_transcripts
+
+        return read_transcripts
+    raise AttributeError(f"module 'reltext' has no attribute {name!r}")
 
 __all__ = [
     "CodebookError",
