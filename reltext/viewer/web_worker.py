@@ -1,9 +1,9 @@
 """Worker processes that find interactants for the viewer's relational webs.
 
 A web runs spaCy over one participant's turns. Importing and loading spaCy takes seconds
-(torch comes with it); done in the viewer's process, it would hold up every page shown
-meanwhile, since pages and a loading thread share one interpreter. The viewer starts this
-workers when it opens a project instead: separate processes that load the pipeline on other
+(torch comes with it, unless kept out as these workers do); done in the viewer's process, it
+would hold up every page shown meanwhile, since pages and a loading thread share one
+interpreter. The viewer starts these workers when it opens a project instead: separate processes that load the pipeline on other
 cores at once, say ``ready`` on a line of its own, and then answer requests, one JSON line
 of texts in, one JSON line of interactants out. If a worker is gone, the viewer finds the
 interactants itself.
@@ -122,6 +122,9 @@ if __name__ == "__main__":
     # the pipeline should not slow the pages shown meanwhile.
     if hasattr(os, "nice"):
         os.nice(10)
+    # spaCy's thinc imports torch whenever it is installed (2 s and 180 MB here), and the
+    # small English pipeline the extractor runs never uses it.
+    sys.modules.setdefault("torch", None)
     # Answers go to the real stdout; anything a library prints goes to stderr instead.
     answers, sys.stdout = sys.stdout, sys.stderr
     serve(sys.stdin, answers)
