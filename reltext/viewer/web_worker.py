@@ -28,7 +28,7 @@ _lock = threading.Lock()  # one request at a time on the pipes
 _processes: list[subprocess.Popen[str]] = []
 _ready: set[int] = set()  # pids of the workers that have said they are ready
 # Two workers split each request: the viewer waits idle meanwhile, so on two cores a web
-# takes half the time. Each holds a pipeline (about 0.5 GB resident).
+# takes half the time. Each holds a pipeline (about 0.2 GB resident).
 WORKERS = min(2, os.cpu_count() or 1)
 
 
