@@ -20,7 +20,7 @@ import json
 import math
 import warnings
 from collections.abc import Collection, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 from uuid import NAMESPACE_URL, uuid4, uuid5
 
@@ -324,16 +324,28 @@ def reviewer_view(store: Store, reviewer: str) -> dict[int, set[str]]:
     reviewed are those where at least one of their decisions stands as accepted, corrected
     or rejected.
     """
+    return _reviewed(store, reviewer)[0]
+
+
+def _reviewed(store: Store, reviewer: str) -> tuple[dict[int, set[str]], dict[int, set[str]]]:
+    """The reviewer's view (see reviewer_view), and ``turn_pk -> codes`` of the auto-codes
+    still waiting for their decision on the turns they reviewed."""
     with store.read() as conn:
         states = store.reviewer_states(conn, reviewer)
-    view: dict[int, set[str]] = {}
-    for state in states:
-        if state["status"] not in DECIDED:
-            continue
-        codes = view.setdefault(state["turn_pk"], set())
-        if state["status"] != ReviewStatus.REJECTED.value:
-            codes.add(state["code"])
-    return view
+        view: dict[int, set[str]] = {}
+        decided: set[int] = set()
+        for state in states:
+            if state["status"] not in DECIDED:
+                continue
+            decided.add(state["coding_pk"])
+            codes = view.setdefault(state["turn_pk"], set())
+            if state["status"] != ReviewStatus.REJECTED.value:
+                codes.add(state["code"])
+        waiting: dict[int, set[str]] = {}
+        for turn_pk, pk, code in store.auto_codings_on(conn, sorted(view)):
+            if pk not in decided:
+                waiting.setdefault(turn_pk, set()).add(code)
+    return view, waiting
 
 
 @dataclass(frozen=True, slots=True)
@@ -359,15 +371,17 @@ def raters(store: Store, *, blind_reviewer: str | None = None) -> list[Rater]:
     return autos + reviewers + humans
 
 
-def _rater_view(store: Store, rater: Rater, units: set[int] | None) -> tuple[set[int], dict]:
-    """The turns a rater coded and ``turn_pk -> codes`` on them (limited to ``units``)."""
+def _rater_view(store: Store, rater: Rater,
+                units: set[int] | None) -> tuple[set[int], dict, dict]:
+    """The turns a rater coded, ``turn_pk -> codes`` on them (limited to ``units``), and
+    ``turn_pk -> codes`` whose presence the rater has not decided yet on those turns."""
     if rater.kind == "reviewer":
-        view = reviewer_view(store, rater.name)
-        return set(view), view
+        view, waiting = _reviewed(store, rater.name)
+        return set(view), view, waiting
     with store.read() as conn:
         coded = store.turns_coded_by(conn, rater.name,
                                      among=None if units is None else sorted(units))
-        return coded, store.turn_codes(conn, rater.name, sorted(coded))
+        return coded, store.turn_codes(conn, rater.name, sorted(coded)), {}
 
 
 @dataclass(frozen=True, slots=True)
@@ -379,18 +393,26 @@ class PairAgreement:
     units: tuple[int, ...]
     first_codes: dict[int, set[str]]
     second_codes: dict[int, set[str]]
+    # turn_pk -> codes either rater has yet to decide there: a reviewer who has reviewed
+    # one auto-code of a turn has not yet said whether its other auto-codes hold.
+    undecided: dict[int, set[str]] = field(default_factory=dict)
+
+    def units_for(self, code: str) -> list[int]:
+        """The turns where both raters have said whether ``code`` applies."""
+        return [u for u in self.units if code not in self.undecided.get(u, ())]
 
     def per_code(self, codes: list[str]) -> list[dict[str, Any]]:
         """One row per code: counts, Cohen's kappa and Krippendorff's alpha (nan: undefined)."""
         rows = []
         for code in codes:
-            a = [int(code in self.first_codes.get(u, ())) for u in self.units]
-            b = [int(code in self.second_codes.get(u, ())) for u in self.units]
+            units = self.units_for(code)
+            a = [int(code in self.first_codes.get(u, ())) for u in units]
+            b = [int(code in self.second_codes.get(u, ())) for u in units]
             both = sum(x and y for x, y in zip(a, b))
             rows.append({
-                "code": code, "turns": len(self.units), "both": both,
+                "code": code, "turns": len(units), "both": both,
                 "first_only": sum(a) - both, "second_only": sum(b) - both,
-                "neither": len(self.units) - sum(a) - sum(b) + both,
+                "neither": len(units) - sum(a) - sum(b) + both,
                 "kappa": cohen_kappa(a, b),
                 "alpha": krippendorff_alpha_nominal(zip(a, b, strict=True)),
             })
@@ -398,7 +420,7 @@ class PairAgreement:
 
     def disagreements(self, code: str) -> list[int]:
         """The turns where exactly one of the two put ``code``."""
-        return [u for u in self.units
+        return [u for u in self.units_for(code)
                 if (code in self.first_codes.get(u, ())) != (code in self.second_codes.get(u, ()))]
 
 
@@ -408,13 +430,15 @@ def compare(store: Store, first: Rater, second: Rater) -> PairAgreement:
     # look up the other's codes on those turns only: an auto-coder has coded every turn.
     rank = {"reviewer": 0, "human": 1, "auto": 2}
     if rank[first.kind] <= rank[second.kind]:
-        units_a, view_a = _rater_view(store, first, None)
-        units_b, view_b = _rater_view(store, second, units_a)
+        units_a, view_a, waiting_a = _rater_view(store, first, None)
+        units_b, view_b, waiting_b = _rater_view(store, second, units_a)
     else:
-        units_b, view_b = _rater_view(store, second, None)
-        units_a, view_a = _rater_view(store, first, units_b)
+        units_b, view_b, waiting_b = _rater_view(store, second, None)
+        units_a, view_a, waiting_a = _rater_view(store, first, units_b)
     units = tuple(sorted(units_a & units_b))
-    return PairAgreement(first, second, units, view_a, view_b)
+    undecided = {u: waiting_a.get(u, set()) | waiting_b.get(u, set()) for u in units
+                 if u in waiting_a or u in waiting_b}
+    return PairAgreement(first, second, units, view_a, view_b, undecided)
 
 
 def agreement(

@@ -26,7 +26,7 @@ from sqlalchemy import inspect as sqlalchemy_inspect
 
 from . import migrations
 from .errors import ProjectError
-from .model import Transcript, utc_now
+from .model import Origin, Transcript, utc_now
 
 DEFAULT_DB = "reltext.db"
 BUSY_TIMEOUT_S = 60
@@ -805,6 +805,12 @@ class Store:
             if who == coder:
                 result.setdefault(turn_pk, set()).add(code)
         return result
+
+    def auto_codings_on(self, conn: Connection, turn_pks: Sequence[int]) -> list[tuple[int, int, str]]:
+        """``(turn_pk, coding pk, code)`` of every auto-coding on these turns."""
+        return [(turn_pk, pk, code) for turn_pk, pk, code, origin
+                in self._codings_on(conn, turn_pks, "pk, code, origin")
+                if origin != Origin.HUMAN.value]
 
     def _codings_on(self, conn: Connection, turn_pks: Sequence[int], columns: str) -> list:
         rows = []

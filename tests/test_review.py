@@ -274,6 +274,30 @@ def test_review_agreement_with_an_imported_human_coder(store, tmp_path):
     assert math.isclose(rows["hope"]["kappa"], cohen_kappa_score([0, 1, 0], [0, 0, 0]))
 
 
+def test_review_agreement_leaves_out_the_auto_codes_a_reviewer_has_yet_to_decide(store):
+    with store.write() as conn:  # a second auto-code on the turn coded trust
+        turn_pk, _ = store.turn_keys(conn)[("int01", "1")]
+        store.add_codings(conn, [{"turn_pk": turn_pk, "code": "agency", "start_char": 0,
+                                  "end_char": 8, "confidence": 0.6, "coder": AUTO_CODER,
+                                  "origin": "rule"}])
+    review.decide(store, "alice", _item(store, "trust")["coding_id"], "accept")
+    review.decide(store, "alice", _item(store, "isolation")["coding_id"], "reject")
+    rater = {r.label: r for r in review.raters(store)}
+    pair = review.compare(store, rater[AUTO_CODER], rater["alice (review)"])
+    assert len(pair.units) == 2
+    rows = {row["code"]: row for row in pair.per_code(["trust", "agency", "isolation"])}
+    # alice has not said whether agency holds on int01/1: that turn is not counted for it.
+    assert (rows["agency"]["turns"], rows["agency"]["first_only"]) == (1, 0)
+    assert (rows["trust"]["turns"], rows["trust"]["both"]) == (2, 1)
+    assert (rows["isolation"]["turns"], rows["isolation"]["first_only"]) == (2, 1)
+    assert pair.disagreements("agency") == []
+    review.decide(store, "alice", _item(store, "agency")["coding_id"], "reject")
+    pair = review.compare(store, rater[AUTO_CODER], rater["alice (review)"])
+    agency = pair.per_code(["agency"])[0]
+    assert (agency["turns"], agency["first_only"]) == (2, 1)
+    assert pair.disagreements("agency") == [turn_pk]
+
+
 def test_review_decisions_reach_the_analyses_undo_included(store):
     from reltext.effective import effective_codings
 

@@ -404,3 +404,54 @@ def test_viewer_topics_page_once_a_model_is_fitted(tmp_path, monkeypatch):
     assert len(app.dataframe[0].value) == 4 and len(app.get("plotly_chart")) == 1
     examples = app.dataframe[1].value
     assert len(examples) == 5 and set(examples["open"].str.startswith("?transcript=")) == {True}
+
+
+def test_viewer_a_new_reviewer_reviews_twenty_codes_sees_agreement_change_and_exports(
+        tmp_path, monkeypatch, run_cli):
+    """The bundled corpus as `make run` prepares it, reviewed through the pages alone."""
+    import io
+    import zipfile
+
+    from reltext.viewer.pages import _qdpx_bytes
+
+    corpora = APP.parent.parent / "corpora"
+    db = tmp_path / "study.db"
+    assert run_cli("ingest", str(corpora), "--manifest", str(corpora / "manifest.yaml"),
+                   db=db).exit_code == 0
+    assert run_cli("code", "--coder", "rules", "--silent", db=db).exit_code == 0
+    monkeypatch.setenv("RELTEXT_DB", str(db))
+    monkeypatch.setenv("RELTEXT_REVIEWER", "dana")
+    app = _app("Agreement")
+    assert "review some auto-codes first" in app.info[0].value
+    decided, seen = [], []
+    app.sidebar.radio(key="page").set_value("Review").run()
+    for number in range(20):
+        seen.append(_html(app))
+        verdict = "review_reject" if number % 4 == 3 else "review_accept"
+        app.button(key=verdict).click().run()
+        assert not app.exception and app.success, number
+        decided.append(app.success[0].value.split()[0])
+        if number == 9:  # halfway: what agreement says now
+            app.sidebar.radio(key="page").set_value("Agreement").run()
+            halfway = (app.metric[0].value, app.dataframe[0].value)
+            app.sidebar.radio(key="page").set_value("Review").run()
+    assert decided.count("Accepted") == 15 and decided.count("Rejected") == 5
+    assert len(set(seen)) == 20  # a new coding each time
+    app.sidebar.radio(key="page").set_value("Agreement").run()
+    assert app.selectbox(key="agreement_pair").value.endswith("vs dana (review)")
+    turns, table = app.metric[0].value, app.dataframe[0].value
+    assert int(turns) > int(halfway[0])
+    # The rejected codes are the auto-coder's alone and dana added none; a turn counts for
+    # a code once (several spans may carry it), and only where dana decided all of them.
+    auto_only, both = table["only rules:relational@1.0"].sum(), table["both"].sum()
+    assert 0 < auto_only <= 5 and 0 < both <= 15 and table["only dana (review)"].sum() == 0
+    assert not table.equals(halfway[1])
+    app.sidebar.radio(key="page").set_value("Export").run()
+    assert not app.exception and len(app.get("download_button")) == 3
+    rows = _rows(db, "SELECT verdict, reviewer FROM decisions")
+    assert len(rows) == 20 and {r["reviewer"] for r in rows} == {"dana"}
+    store = Store.open(db)
+    data = _qdpx_bytes(store, accepted_only=True)
+    store.close()
+    with zipfile.ZipFile(io.BytesIO(data)) as archive:
+        assert archive.read("project.qde").count(b"<Coding ") == 15
