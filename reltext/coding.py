@@ -28,7 +28,6 @@ from .errors import ReltextError
 from .gold import read_codings_csv
 from .nlp import DEFAULT_PIPELINE
 from .store import Store
-from .training import LearnedTurnCoder, coder_name, list_models
 
 CODERS = ("rules", "learned", "auto")
 
@@ -106,6 +105,8 @@ def code_project(
     """
     if coder not in CODERS:
         raise ReltextError(f"unknown coder {coder!r}", fix=f"Use one of: {', '.join(CODERS)}.")
+    from .training import LearnedTurnCoder, coder_name, list_models  # scikit-learn: 1 s
+
     models = list_models(store)
     if coder == "learned" and not models:
         raise ReltextError("no learned coder has been trained in this project",

@@ -17,8 +17,6 @@ from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 
-from . import training
-from .active_learning import review_queue
 from .effective import check_coder, coded_turns, effective_codings
 from .batch import BatchProgress
 from .export import codings_frame, transcripts_frame, turns_frame
@@ -33,7 +31,6 @@ from .pseudonymise import (
 )
 from .refi import ExportSummary, write_qdpx
 from .store import Store
-from .training import TrainedModel
 from .topic_codes import candidate_codes, promote_topic, topic_code_table
 from .topic_views import topic_distribution, topics_frame, turn_topics_frame
 from .topics import RUN_KIND as TOPICS_RUN
@@ -41,6 +38,8 @@ from .topics import TopicSettings, TopicsResult, assign_topics, fit_topics
 
 if TYPE_CHECKING:
     import networkx as nx
+
+    from .training import TrainedModel
 
 Progress = Callable[[Iterable[Any], int, str], Iterable[Any]]
 # Finds the interactants of texts, one list per text.
@@ -146,12 +145,16 @@ class Project:
             codebook: The codebook YAML (codes, seed examples, rules); the bundled one when None.
             embedding: ``"minilm"`` or ``"tfidf"``; MiniLM when installed when None.
         """
+        from . import training
+
         return training.train_model(self.store, random_state=random_state,
                                     **self._training_inputs(gold, coders, codebook, embedding))
 
     def cross_validate(self, *, gold=None, coders=None, codebook=None, embedding=None,
                        n_splits: int = 5, random_state: int | None = 0) -> dict[str, Any]:
         """Rules, learned and auto scored on transcripts each model never saw (grouped CV)."""
+        from . import training
+
         inputs = self._training_inputs(gold, coders, codebook, embedding)
         inputs.pop("rules_name")
         inputs.pop("codebook")
@@ -159,6 +162,7 @@ class Project:
                                        **inputs)
 
     def _training_inputs(self, gold, coders, codebook, embedding) -> dict[str, Any]:
+        from . import training
         from .codebook import load_codebook
         from .coders.rules import RulesCoder
 
@@ -178,6 +182,8 @@ class Project:
 
     def models(self) -> pd.DataFrame:
         """The learned models, oldest first: id, when, training size, macro CV kappa."""
+        from . import training
+
         rows = []
         for model in training.list_models(self.store):
             manifest = model["manifest"]
@@ -200,6 +206,8 @@ class Project:
                      model_id: str | None = None) -> pd.DataFrame:
         """The turns whose review would teach the learned coder most (see
         :func:`reltext.active_learning.review_queue`)."""
+        from .active_learning import review_queue
+
         return review_queue(self.store, n=n, code=code, model_id=model_id)
 
     # -- coding -------------------------------------------------------------------------

@@ -7,7 +7,6 @@ import math
 
 import click
 
-from .. import training
 from ..files import write_text
 from . import CONTEXT_SETTINGS, db_option, main, open_project, table
 
@@ -48,6 +47,8 @@ def train(gold: str | None, coder_from: tuple[str, ...], codebook: str | None,
                f"{manifest['training']['decisions']} review decisions "
                f"({manifest['features']['embedding']} features).")
     import pandas as pd
+
+    from .. import training
 
     *rows, _ = training.evaluation(manifest)
     frame = pd.DataFrame(rows)[["code", "positives", "threshold", "kappa", "auto",
