@@ -806,7 +806,9 @@ class Store:
                 result.setdefault(turn_pk, set()).add(code)
         return result
 
-    def auto_codings_on(self, conn: Connection, turn_pks: Sequence[int]) -> list[tuple[int, int, str]]:
+    def auto_codings_on(
+        self, conn: Connection, turn_pks: Sequence[int]
+    ) -> list[tuple[int, int, str]]:
         """``(turn_pk, coding pk, code)`` of every auto-coding on these turns."""
         return [(turn_pk, pk, code) for turn_pk, pk, code, origin
                 in self._codings_on(conn, turn_pks, "pk, code, origin")

@@ -103,10 +103,15 @@ def forget_readings() -> None:
 
 
 def warm(store: Store) -> None:
-    """Start reading the default coder's coded turns in the background whenever its codings
-    have changed (a coding run, not a decision), and, once per project and server process,
-    the worker processes that find interactants for webs and the watcher that reads a
-    coding run's codings when nobody is clicking (see _watch)."""
+    """Once per project and server process, start reading the default coder's coded turns
+    in the background, the worker processes that find interactants for webs, and the
+    watcher that reads a coding run's codings once it has written them (see _watch).
+
+    Called on every run of the app: after the first, it only looks up a set."""
+    with _readings_lock:
+        if str(store.path) in _warmed:
+            return
+        _warmed.add(str(store.path))
     try:
         coder = default_coder(store)
     except ReltextError:
@@ -115,9 +120,6 @@ def warm(store: Store) -> None:
         version = _turns_version(store, coder)[:2]
         _start_reading(version, coder, store)
     with _readings_lock:
-        if str(store.path) in _warmed:
-            return
-        _warmed.add(str(store.path))
         watching = _watchers.get(str(store.path))
         if watching is None or not watching.is_alive():
             watching = _watchers[str(store.path)] = threading.Thread(

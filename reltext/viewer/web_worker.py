@@ -3,10 +3,10 @@
 A web runs spaCy over one participant's turns. Importing and loading spaCy takes seconds
 (torch comes with it, unless kept out as these workers do); done in the viewer's process, it
 would hold up every page shown meanwhile, since pages and a loading thread share one
-interpreter. The viewer starts these workers when it opens a project instead: separate processes that load the pipeline on other
-cores at once, say ``ready`` on a line of its own, and then answer requests, one JSON line
-of texts in, one JSON line of interactants out. If a worker is gone, the viewer finds the
-interactants itself.
+interpreter. The viewer starts these workers when it opens a project instead: separate
+processes that load the pipeline on other cores at once, say ``ready`` on a line of its own,
+and then answer requests, one JSON line of texts in, one JSON line of interactants out. If a
+worker is gone, the viewer finds the interactants itself.
 
 Run as ``python -m reltext.viewer.web_worker``; the viewer does that.
 """
