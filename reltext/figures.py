@@ -19,6 +19,7 @@ import numpy as np
 import pandas as pd
 from matplotlib.figure import Figure
 
+from .files import atomic_path
 from .web import CENTRE, top_interactants, web_layout
 
 GOOD_COLOUR = "#1a9850"
@@ -45,8 +46,9 @@ def save_png(figure: Figure, path: str | Path, *, dpi: int = 150) -> Path:
 
 
 def save_figure(figure: Figure, path: str | Path, *, format: str = "svg", dpi: int = 150) -> Path:
-    """Write the figure to an SVG or PNG file and close it."""
-    figure.savefig(path, format=format, dpi=dpi, bbox_inches="tight")
+    """Write the figure to an SVG or PNG file (atomically: never half a file) and close it."""
+    with atomic_path(path) as temporary:
+        figure.savefig(temporary, format=format, dpi=dpi, bbox_inches="tight")
     plt.close(figure)
     return Path(path)
 
@@ -203,4 +205,35 @@ def size_bars(frame: pd.DataFrame, *, label: str, value: str, title: str, xlabel
     axes.invert_yaxis()
     axes.set_xlabel(xlabel)
     axes.set_title(title)
+    return figure
+
+
+def reliability(calibration: dict, *, title: str) -> Figure:
+    """A reliability diagram: per probability bin, the share of turns that had the code.
+
+    ``calibration`` is :func:`reltext.training.calibration`'s report. Points on the diagonal
+    are probabilities that mean what they say; a point's area follows its bin's size.
+    """
+    bins = calibration.get("bins", [])
+    figure, axes = plt.subplots(figsize=(4.2, 4.0))
+    axes.plot([0, 1], [0, 1], linestyle="--", color="#999999", linewidth=1,
+              label="probability = rate")
+    if bins:
+        sizes = np.array([row["n"] for row in bins], dtype=float)
+        axes.plot([row["mean_probability"] for row in bins], [row["rate"] for row in bins],
+                  color="#2166ac", linewidth=1)
+        axes.scatter([row["mean_probability"] for row in bins], [row["rate"] for row in bins],
+                     s=20 + 280 * np.sqrt(sizes / sizes.max()), color="#2166ac", alpha=0.8,
+                     zorder=3, label="turn-code pairs in a bin")
+        for row in bins:
+            axes.annotate(f"{row['n']:,}", (row["mean_probability"], row["rate"]),
+                          textcoords="offset points", xytext=(6, -10), fontsize=7)
+    axes.set_xlim(0, 1)
+    axes.set_ylim(0, 1)
+    axes.set_xlabel("mean probability in the bin")
+    axes.set_ylabel("share of turns with the code")
+    summary = (f"ECE {calibration['ece']:.3f}, Brier {calibration['brier']:.4f}"
+               if calibration.get("probabilities") else "no probabilities")
+    axes.set_title(f"{title}\n{summary}", fontsize=9)
+    axes.legend(loc="upper left", fontsize=7, frameon=False)
     return figure

@@ -414,6 +414,7 @@ def cross_validate(store: Store, *, codes: Sequence[str], seeds: Sequence[tuple[
     examples, ruled = build_examples(store, data.turns, embedding=embedding, rule_coder=replay)
     predicted = {"learned": np.zeros(data.labels.shape, bool),
                  "auto": np.zeros(data.labels.shape, bool)}
+    out_of_fold = np.full(data.labels.shape, np.nan)
     modelled = Counter()
     splitter = GroupKFold(n_splits=min(n_splits, n_groups))
     for train, test in splitter.split(data.labels, groups=groups):
@@ -421,6 +422,7 @@ def cross_validate(store: Store, *, codes: Sequence[str], seeds: Sequence[tuple[
             examples.take(train), data.labels[train], list(groups[train]), data.codes,
             ruled=[ruled[i] for i in train], seeds=seeds, embedding=embedding, random_state=random_state, **coder_params)
         probabilities = coder.predict_proba(featurizer.transform(examples.take(test)))
+        out_of_fold[test] = probabilities
         test_ruled = [ruled[i] for i in test]
         predicted["learned"][test] = coder.decide(probabilities, test_ruled, combine=False)
         predicted["auto"][test] = coder.decide(probabilities, test_ruled, combine=True)
@@ -443,6 +445,8 @@ def cross_validate(store: Store, *, codes: Sequence[str], seeds: Sequence[tuple[
             for metric in ("precision", "recall", "f1", "kappa")}
         for coder_name in ("rules", "learned", "auto")
     }
+    known = (data.labels != UNKNOWN) & ~np.isnan(out_of_fold)
+    report["calibration"] = calibration(data.labels[known], out_of_fold[known])
     return report
 
 
@@ -460,6 +464,35 @@ def score(truth: np.ndarray, predicted: np.ndarray) -> dict[str, float]:
         kappa = float(cohen_kappa_score(truth, predicted))
     return {"precision": round(float(precision), 4), "recall": round(float(recall), 4),
             "f1": round(float(f1), 4), "kappa": round(kappa, 4)}
+
+
+def calibration(truth: np.ndarray, probabilities: np.ndarray, bins: int = 10) -> dict[str, Any]:
+    """How far probabilities are from the rates they claim, pooled over turns and codes.
+
+    ``ece`` (expected calibration error) is the gap between the mean probability and the
+    share of positives in each of ``bins`` equal-width bins, weighted by the bin's size;
+    ``brier`` the mean squared error of the probabilities.
+    """
+    truth = np.asarray(truth, dtype=float).ravel()
+    probabilities = np.asarray(probabilities, dtype=float).ravel()
+    if not len(truth):
+        return {"probabilities": 0}
+    edges = np.linspace(0.0, 1.0, bins + 1)
+    which = np.clip(np.digitize(probabilities, edges) - 1, 0, bins - 1)
+    table = []
+    for b in range(bins):
+        inside = which == b
+        if inside.any():
+            table.append({"from": round(float(edges[b]), 2), "to": round(float(edges[b + 1]), 2),
+                          "n": int(inside.sum()),
+                          "mean_probability": round(float(probabilities[inside].mean()), 4),
+                          "rate": round(float(truth[inside].mean()), 4)})
+    ece = sum(row["n"] * abs(row["mean_probability"] - row["rate"]) for row in table) / len(truth)
+    return {"probabilities": len(truth),
+            "mean_probability": round(float(probabilities.mean()), 4),
+            "rate": round(float(truth.mean()), 4),
+            "brier": round(float(np.mean((probabilities - truth) ** 2)), 4),
+            "ece": round(float(ece), 4), "bins": table}
 
 
 def new_model_id() -> str:
@@ -531,6 +564,8 @@ def train_model(store: Store, *, codes: Sequence[str], seeds: Sequence[tuple[str
         },
         "params": coder.get_params(),
         "thresholds": coder.thresholds_,
+        "calibration": {code: {"slope": slope, "intercept": intercept}
+                        for code, (slope, intercept) in coder.calibration_.items()},
         "auto": {code: {"mode": coder.modes_[code], "threshold": coder.auto_thresholds_[code]}
                  for code in coder.modes_},
         "cv": coder.cv_scores_,
@@ -571,7 +606,7 @@ def auto_rule(entry: dict[str, Any] | None) -> str:
     if not entry or entry.get("mode") != "combined":
         return "rules"
     added = entry.get("threshold")
-    return "rules - veto" + (f" + p>={added:g}" if added is not None else "")
+    return "rules - veto" + (f" + p>={added:.3g}" if added is not None else "")
 
 
 def evaluation(manifest: dict[str, Any]) -> list[dict[str, Any]]:

@@ -9,11 +9,13 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from scipy import sparse
 from sqlalchemy import text
 
 from reltext.batch import run_coding
-from reltext.coders.learned import LearnedCoder
+from reltext.coders.learned import IDENTITY, LearnedCoder, calibrated, platt_scaling
 from reltext.errors import NotFittedError
 from reltext.project import Project
 from reltext.training import LearnedTurnCoder, coder_name, load_model
@@ -82,6 +84,56 @@ def test_auto_keeps_rules_less_vetoes_and_adds_the_surest_misses():
     assert auto[~ruled].sum() > 0 and y[~ruled & auto].mean() > 0.8  # added, mostly right
     assert (coder.decide(p, rule_codes, combine=False)[:, 0]
             == (p[:, 0] >= coder.thresholds_["c"])).all()
+
+
+def _rare_code(seed: int, n: int) -> tuple[np.ndarray, np.ndarray]:
+    """Turn features and a code on about 6% of turns that the features predict only in part."""
+    rng = np.random.default_rng(seed)
+    X = rng.normal(size=(n, 6))
+    y = (X[:, 0] + X[:, 1] + rng.normal(scale=1.2, size=n) > 2.6).astype(int)
+    return X, y
+
+
+def test_probabilities_are_calibrated_on_turns_never_trained_on():
+    X, y = _rare_code(4, 600)
+    coder = LearnedCoder(random_state=0).fit(sparse.csr_matrix(X), y[:, None],
+                                             [f"t{i // 30}" for i in range(600)], codes=["c"])
+    new_X, new_y = _rare_code(5, 4000)
+    p = coder.predict_proba(sparse.csr_matrix(new_X))[:, 0]
+    raw = coder.estimators_["c"].predict_proba(new_X)[:, 1]
+    # Class balance overstates a rare code several times over; calibration brings the mean
+    # probability to the code's rate, and each band of probabilities near its own rate.
+    assert raw.mean() > 3 * new_y.mean()
+    assert abs(p.mean() - new_y.mean()) < 0.02
+    for low, high in ((0.0, 0.1), (0.1, 0.3), (0.3, 1.0)):
+        band = (p >= low) & (p < high)
+        assert band.sum() >= 50 and low - 0.08 <= new_y[band].mean() <= high + 0.08
+    # The ranking, and so what the threshold marks, is the classifier's own.
+    assert (np.argsort(p, kind="stable") == np.argsort(raw, kind="stable")).all()
+
+
+@given(raw=st.lists(st.floats(0, 1), min_size=2, max_size=40),
+       truth=st.lists(st.booleans(), min_size=2, max_size=40))
+@settings(max_examples=60, deadline=None)
+def test_platt_scaling_never_reorders_probabilities(raw, truth):
+    n = min(len(raw), len(truth))
+    raw, truth = np.array(raw[:n]), np.array(truth[:n], dtype=int)
+    fit = platt_scaling(raw, truth)
+    p = calibrated(raw, fit)
+    assert ((p >= 0) & (p <= 1)).all()
+    order = np.argsort(raw)
+    assert (np.diff(p[order]) >= -1e-12).all()
+    if truth.min() == truth.max():
+        assert fit == IDENTITY
+
+
+def test_a_model_saved_before_calibration_keeps_its_raw_probabilities():
+    X, y = _rare_code(6, 300)
+    coder = LearnedCoder(random_state=0).fit(sparse.csr_matrix(X), y[:, None],
+                                             [f"t{i // 30}" for i in range(300)], codes=["c"])
+    del coder.calibration_
+    assert np.allclose(coder.predict_proba(sparse.csr_matrix(X))[:, 0],
+                       coder.estimators_["c"].predict_proba(X)[:, 1])
 
 
 def test_auto_keeps_the_rules_alone_for_a_code_with_few_positives():
@@ -188,7 +240,8 @@ def test_every_code_the_model_decides_is_coded(project, small_gold):
         rules = {c["turn_pk"] for c in coder.rule_coder(turns) if c["code"] == code}
         p = dict(zip([t["turn_pk"] for t in turns], _probabilities(coder, turns, code)))
         if combine:
-            expected = {pk for pk in p if p[pk] >= 0.2 or (pk in rules and p[pk] >= 0.1)}
+            veto = coder.model.coder.veto_below
+            expected = {pk for pk in p if p[pk] >= 0.2 or (pk in rules and p[pk] >= veto)}
         else:
             expected = {pk for pk in p if p[pk] >= 0.9}
         assert coded == expected, combine
@@ -213,6 +266,9 @@ def test_cross_validation_scores_three_coders_on_unseen_transcripts(project, sma
     assert report["transcripts"] == TRANSCRIPTS and report["folds"] == 2
     assert set(report["macro"]) == {"rules", "learned", "auto"}
     assert -1 <= report["macro"]["auto"]["kappa"] <= 1
+    fit = report["calibration"]
+    assert fit["probabilities"] == sum(b["n"] for b in fit["bins"]) > 0
+    assert 0 <= fit["ece"] <= 1 and 0 <= fit["brier"] <= 1
     assert report["codes"]["agency"]["support"] > 0
 
 
@@ -266,6 +322,26 @@ def test_cli_train_models_queue(run_cli, small_gold):
     result = run_cli("queue", "--code", "nonsense")
     assert result.exit_code == 1
     assert result.output.startswith("Error: unknown code 'nonsense'.")
+
+
+def test_cli_train_cross_validates_with_report_and_reliability_diagram(run_cli, small_gold):
+    turns, codes = small_gold
+    run_cli("ingest", str(turns))
+    folder = Path(codes).parent
+    result = run_cli("train", "--gold", str(codes), "--embedding", "tfidf", "--cv",
+                     "--plot", str(folder / "fit.gif"))
+    assert result.exit_code == 1
+    assert result.output.startswith("Error: ") and "fit.gif: cannot draw" in result.output
+    result = run_cli("train", "--gold", str(codes), "--plot", str(folder / "fit.png"))
+    assert result.exit_code == 2 and "add --cv" in result.output
+    result = run_cli("train", "--gold", str(codes), "--embedding", "tfidf", "--cv",
+                     "--json", str(folder / "cv.json"), "--plot", str(folder / "fit.png"))
+    assert result.exit_code == 0, result.output
+    assert "Grouped cross-validation" in result.output
+    assert "expected calibration error" in result.output
+    report = json.loads((folder / "cv.json").read_text())
+    assert report["calibration"]["probabilities"] > 0
+    assert (folder / "fit.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
 
 
 def test_cli_train_without_codings_is_one_error_line(run_cli, small_gold):

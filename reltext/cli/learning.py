@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import json
 import math
+from pathlib import Path
 
 import click
 
-from ..files import write_text
+from ..errors import ReltextError
+from ..files import check_folder, write_text
 from . import CONTEXT_SETTINGS, db_option, main, open_project, table
 
 
@@ -24,9 +26,13 @@ from . import CONTEXT_SETTINGS, db_option, main, open_project, table
               help="Also score rules, learned and auto on held-out transcripts (grouped CV).")
 @click.option("--json", "json_out", type=click.Path(), default=None,
               help="Write the cross-validation report to this JSON file (with --cv).")
+@click.option("--plot", "plot_out", type=click.Path(), default=None,
+              help="Draw the cross-validated probabilities' reliability diagram to this .png "
+                   "or .svg file (with --cv).")
 @db_option
 def train(gold: str | None, coder_from: tuple[str, ...], codebook: str | None,
-          embedding: str | None, cv: bool, json_out: str | None, db: str | None) -> None:
+          embedding: str | None, cv: bool, json_out: str | None, plot_out: str | None,
+          db: str | None) -> None:
     """Fit the learned coder from human codings and review decisions.
 
     Accepted auto-codes are positive examples, rejected ones negative, corrected ones
@@ -35,9 +41,16 @@ def train(gold: str | None, coder_from: tuple[str, ...], codebook: str | None,
 
     \b
     Example:
-        reltext train --gold gold/dev-codes.csv --cv
+        reltext train --gold gold/dev-codes.csv --cv --plot calibration.png
         reltext train --coder-from human:alice --coder-from human:sam
     """
+    if (json_out or plot_out) and not cv:
+        raise click.UsageError("--json and --plot report the cross-validation: add --cv.")
+    for out in filter(None, (json_out, plot_out)):
+        check_folder(out)
+    if plot_out and Path(plot_out).suffix.lower() not in (".png", ".svg"):
+        raise ReltextError("cannot draw to this file type", path=plot_out,
+                           fix="Name the plot file .svg or .png.")
     project = open_project(db)
     model = project.train(gold=gold, coders=coder_from or None, codebook=codebook,
                           embedding=embedding)
@@ -53,6 +66,7 @@ def train(gold: str | None, coder_from: tuple[str, ...], codebook: str | None,
     *rows, _ = training.evaluation(manifest)
     frame = pd.DataFrame(rows)[["code", "positives", "threshold", "kappa", "auto",
                                 "auto_kappa", "rules_kappa", "note"]]
+    frame["threshold"] = frame["threshold"].round(3)
     click.echo(table(frame.rename(columns={"kappa": "cv_kappa"})))
     click.echo(f"Code with it: reltext code --coder learned (or auto); coder learned:"
                f"{model.model_id}.")
@@ -65,6 +79,14 @@ def train(gold: str | None, coder_from: tuple[str, ...], codebook: str | None,
     if json_out:
         write_text(json_out, json.dumps(report, indent=2))
         click.echo(f"Wrote the report to {json_out}.")
+    if plot_out:
+        from ..figures import reliability, save_figure
+
+        figure = reliability(report["calibration"], title=(
+            f"Learned probabilities on unseen transcripts ({report['transcripts']} "
+            f"transcripts, {report['folds']} folds)"))
+        save_figure(figure, plot_out, format=Path(plot_out).suffix.lower()[1:])
+        click.echo(f"Drew the reliability diagram to {plot_out}.")
 
 
 def format_cv_report(report: dict) -> str:
@@ -87,7 +109,13 @@ def format_cv_report(report: dict) -> str:
     header = (f"Grouped cross-validation: {report['units']} turns of {report['transcripts']} "
               f"transcripts, {report['folds']} folds by transcript ({report['embedding']} "
               "features); each fold scored by a model that never saw its transcripts.")
-    return header + "\n" + table(frame)
+    text = header + "\n" + table(frame)
+    fit = report.get("calibration", {})
+    if fit.get("probabilities"):
+        text += (f"\nCalibration of the learned probabilities on those transcripts: mean "
+                 f"{fit['mean_probability']:.3f} for a code rate of {fit['rate']:.3f}; expected "
+                 f"calibration error {fit['ece']:.3f}, Brier score {fit['brier']:.4f}.")
+    return text
 
 
 @main.command(context_settings=CONTEXT_SETTINGS)

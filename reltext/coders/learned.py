@@ -1,7 +1,10 @@
 """The learned coder: one calibrated classifier per code, trained on the team's own coding.
 
 Each code gets a class-balanced logistic regression over the turn features of
-:mod:`reltext.coders.features`. Its decision threshold is set on out-of-fold probabilities
+:mod:`reltext.coders.features`. Class balance lets a rare code be learned at all but
+overstates its probability, so a Platt sigmoid fitted on the out-of-fold probabilities maps
+them back to how often the code applies: a probability of 0.3 means about 3 turns in 10.
+Its decision threshold is set on out-of-fold probabilities
 from cross-validation grouped by transcript (no transcript is ever split between a training
 and a validation fold) so that the classifier marks as many turns as people coded: with a
 few dozen positives, matching the team's frequency is far steadier than picking the
@@ -42,6 +45,8 @@ from ..errors import NotFittedError
 
 UNKNOWN = -1
 THRESHOLDS = np.round(np.arange(0.05, 0.96, 0.025), 3)
+IDENTITY = (1.0, 0.0)
+MIN_SLOPE = 1e-3
 # From this many labelled turns on, "auto" cross-validation uses three folds.
 LARGE = 2000
 
@@ -55,15 +60,15 @@ class LearnedCoder(BaseEstimator):
         n_splits: Folds of the grouped cross-validation (fewer when there are fewer groups);
             ``"auto"``: 5, or 3 from ``LARGE`` labelled turns on, where three folds hold
             plenty and training stays fast.
-        veto_below: In ``auto``, a rule match is vetoed when the classifier's probability
-            is below this.
+        veto_below: In ``auto``, a rule match is vetoed when the classifier's (calibrated)
+            probability is below this.
         min_auto_positives: Fewest positive turns for ``auto`` to let a classifier change the
             rules' codes; below it ``auto`` keeps the rules.
         random_state: Seed for the solver and the fold assignment.
     """
 
     def __init__(self, *, min_positives: int = 5, C: float = 1.0, n_splits: int | str = "auto",
-                 veto_below: float = 0.1, min_auto_positives: int = 10,
+                 veto_below: float = 0.02, min_auto_positives: int = 10,
                  random_state: int | None = 0) -> None:
         self.min_positives = min_positives
         self.C = C
@@ -104,6 +109,7 @@ class LearnedCoder(BaseEstimator):
         self.codes_ = list(codes)
         self.n_features_in_ = X.shape[1]
         self.estimators_: dict[str, LogisticRegression] = {}
+        self.calibration_: dict[str, tuple[float, float]] = {}
         self.thresholds_: dict[str, float] = {}
         self.auto_thresholds_: dict[str, float] = {}
         self.modes_: dict[str, str] = {}
@@ -129,6 +135,7 @@ class LearnedCoder(BaseEstimator):
             rows = np.flatnonzero(known)
             scores = self._choose_threshold(X[rows], Y[rows, column], groups[rows], seed[rows],
                                             np.asarray(rule_predictions[rows, column], bool))
+            self.calibration_[code] = scores.pop("calibration")
             self.thresholds_[code] = scores.pop("threshold")
             self.auto_thresholds_[code] = scores.pop("auto_threshold")
             self.modes_[code] = ("rules" if positives < self.min_auto_positives
@@ -159,7 +166,8 @@ class LearnedCoder(BaseEstimator):
         validated = ~seed
         n_groups = len(set(groups[validated]))
         if n_groups < 2:
-            return {"folds": 0, "threshold": 0.5, "auto_threshold": None}
+            return {"folds": 0, "threshold": 0.5, "auto_threshold": None,
+                    "calibration": IDENTITY}
         wanted = self.n_splits if self.n_splits != "auto" else (3 if len(y) >= LARGE else 5)
         splitter = GroupKFold(n_splits=min(int(wanted), n_groups))
         out_of_fold = np.full(len(y), np.nan)
@@ -172,16 +180,24 @@ class LearnedCoder(BaseEstimator):
             model = self._classifier().fit(X[train_rows], y[train_rows])
             out_of_fold[inner[test]] = model.predict_proba(X[inner[test]])[:, 1]
         truth = y[inner]
-        p = out_of_fold[inner]
+        raw = out_of_fold[inner]
+        calibration = platt_scaling(raw, truth)
+        p = calibrated(raw, calibration)
         kept = ruled[inner] & (p >= self.veto_below)
         coded = int(truth.sum())
-        threshold = _matching_threshold(lambda t: int((p >= t).sum()), coded)
+        # Thresholds come from the raw scale, which THRESHOLDS spans evenly; the sigmoid
+        # then carries them over, marking the same turns.
+        threshold = _matching_threshold(lambda t: int((raw >= t).sum()), coded)
         auto_threshold = (None if kept.sum() >= coded else
-                          _matching_threshold(lambda t: int((kept | (p >= t)).sum()), coded))
+                          _matching_threshold(lambda t: int((kept | (raw >= t)).sum()), coded))
+        threshold = float(calibrated(threshold, calibration))
+        if auto_threshold is not None:
+            auto_threshold = float(calibrated(auto_threshold, calibration))
         predicted = p >= threshold
         combined = kept | (p >= auto_threshold) if auto_threshold is not None else kept
         return {
             "folds": splitter.n_splits,
+            "calibration": calibration,
             "threshold": threshold,
             "auto_threshold": auto_threshold,
             "kappa": round(_kappa(truth, predicted), 4),
@@ -215,7 +231,10 @@ class LearnedCoder(BaseEstimator):
         result = np.full((X.shape[0], len(self.codes_)), np.nan)
         for column, code in enumerate(self.codes_):
             if code in self.estimators_ and X.shape[0]:
-                result[:, column] = self.estimators_[code].predict_proba(X)[:, 1]
+                raw = self.estimators_[code].predict_proba(X)[:, 1]
+                # Models saved before calibration have none: their thresholds are raw.
+                result[:, column] = calibrated(raw, getattr(self, "calibration_", {}).get(
+                    code, IDENTITY))
         return result
 
     def decide(self, probabilities: np.ndarray, rule_codes: Sequence[set[str]], *,
@@ -256,6 +275,40 @@ class LearnedCoder(BaseEstimator):
         similarity = normalize(sparse.csr_matrix(similarity_rows)) @ vectors.T
         best = np.asarray(similarity.argmax(axis=1)).ravel()
         return [labels[i] for i in best]
+
+
+def platt_scaling(raw: np.ndarray, truth: np.ndarray) -> tuple[float, float]:
+    """Platt's sigmoid, fitted on out-of-fold probabilities: ``(slope, intercept)`` on logits.
+
+    The class-balanced classifiers rank well but overstate how likely a rare code is; this
+    maps their probabilities to the share of turns that have the code. Platt's smoothed
+    targets keep a handful of positives from pushing the sigmoid to 0 and 1, and a slope
+    kept above zero keeps the classifier's ranking (and so its thresholds) intact.
+    """
+    raw, truth = np.asarray(raw, float), np.asarray(truth, int)
+    positives = int(truth.sum())
+    if positives == 0 or positives == len(truth):
+        return IDENTITY
+    target = np.where(truth == 1, (positives + 1) / (positives + 2),
+                      1 / (len(truth) - positives + 2))
+    z = _logit(raw)[:, None]
+    model = LogisticRegression(C=1e4, max_iter=1000).fit(
+        np.vstack([z, z]), np.r_[np.ones(len(z)), np.zeros(len(z))],
+        sample_weight=np.r_[target, 1 - target])
+    return max(float(model.coef_[0, 0]), MIN_SLOPE), float(model.intercept_[0])
+
+
+def calibrated(raw: np.ndarray | float, calibration: tuple[float, float]) -> np.ndarray:
+    """Probabilities through a Platt sigmoid (the identity for ``IDENTITY``)."""
+    slope, intercept = calibration
+    if (slope, intercept) == IDENTITY:
+        return np.asarray(raw, float)
+    return 1 / (1 + np.exp(-(slope * _logit(raw) + intercept)))
+
+
+def _logit(p: np.ndarray | float) -> np.ndarray:
+    p = np.clip(np.asarray(p, float), 1e-6, 1 - 1e-6)
+    return np.log(p / (1 - p))
 
 
 def _matching_threshold(marked: Callable[[float], int], coded: int) -> float:
