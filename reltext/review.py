@@ -69,14 +69,15 @@ def review_queue(
     offset: int = 0,
     code: str | None = None,
     transcript_id: str | None = None,
-    uncertainty: Mapping[str, float] | None = None,
+    uncertain_first: bool | None = None,
 ) -> list[dict[str, Any]]:
     """The auto-codings still pending for ``reviewer``, most in need of a look first.
 
-    Without ``uncertainty`` the least confident come first (codings without a confidence
-    before all others). With it (``coding_id -> uncertainty``, e.g. from the learned coder's
-    predicted probabilities) the most uncertain come first, and codings it does not cover
-    follow in confidence order.
+    The least confident come first (codings without a confidence before all others). With
+    ``uncertain_first`` (by default, when the project holds the learned coder's codings) the
+    learned coder's codings come first, most uncertain first: their confidence is a
+    calibrated probability, so a coding at 0.5 is as likely wrong as right (uncertainty
+    ``1 - |2p - 1|``); the others follow in confidence order.
 
     Returns:
         Dicts with the coding (``coding_id``, ``code``, span, ``confidence``, ``coder``,
@@ -84,37 +85,10 @@ def review_queue(
         ``role``, ``turn_text``).
     """
     with store.read() as conn:
-        if uncertainty is None:
-            return store.review_queue(conn, reviewer, limit=limit, offset=offset, code=code,
-                                      transcript_id=transcript_id)
-        pending = store.pending_coding_ids(conn, reviewer, code=code,
-                                           transcript_id=transcript_id)
-        pending.sort(key=lambda item: _uncertainty_order(item, uncertainty))
-        chosen = [coding_id for coding_id, _ in pending[offset : offset + limit]]
-        return store.codings_for_review(conn, chosen)
-
-
-def _uncertainty_order(
-    item: tuple[str, float | None], uncertainty: Mapping[str, float]
-) -> tuple[int, float, str]:
-    coding_id, confidence = item
-    if coding_id in uncertainty:
-        return (0, -uncertainty[coding_id], coding_id)
-    return (1, -1.0 if confidence is None else confidence, coding_id)
-
-
-def learned_uncertainty(store: Store) -> dict[str, float] | None:
-    """``coding_id -> uncertainty`` of the learned coder's codings, or None without one.
-
-    The learned coder stores its predicted probability as a coding's confidence; its
-    uncertainty is highest at 0.5: ``1 - |2p - 1|``.
-    """
-    with store.read() as conn:
-        learned = [name for name in store.auto_coders(conn) if name.startswith("learned:")]
-        scored = [pair for name in learned for pair in store.coder_confidences(conn, name)]
-    if not scored:
-        return None
-    return {coding_id: 1.0 - abs(2.0 * confidence - 1.0) for coding_id, confidence in scored}
+        if uncertain_first is None:
+            uncertain_first = store.has_learned_codings(conn)
+        return store.review_queue(conn, reviewer, limit=limit, offset=offset, code=code,
+                                  transcript_id=transcript_id, uncertain_first=uncertain_first)
 
 
 def queue_size(

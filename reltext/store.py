@@ -582,24 +582,43 @@ class Store:
     def review_queue(
         self, conn: Connection, reviewer: str, *, limit: int, offset: int = 0,
         code: str | None = None, transcript_id: str | None = None,
+        uncertain_first: bool = False,
     ) -> list[dict[str, Any]]:
         """Auto-codings still pending for ``reviewer``, least confident first (unknown first).
 
+        With ``uncertain_first`` the learned coder's codings (``learned:`` and ``auto:``,
+        whose confidence is a calibrated probability) come first, nearest 0.5 first, then
+        the others as before.
+
         Over the whole corpus the codings are walked in confidence order (CROSS JOIN keeps
         SQLite on the confidence index), so the next item costs a few index probes; one
-        transcript's codings are few enough to sort.
+        transcript's codings, or the uncertainty order, are sorted.
         """
         where, params = _queue_filters(reviewer, code=code, transcript_id=transcript_id)
-        join = "JOIN" if transcript_id is not None else "CROSS JOIN"
+        walk = transcript_id is None and not uncertain_first
+        join = "CROSS JOIN" if walk else "JOIN"
+        order = "c.confidence, c.pk"
+        if uncertain_first:
+            learned = (f"(({_LEARNED_CODER}) AND c.confidence IS NOT NULL)")
+            order = (f"CASE WHEN {learned} THEN 0 ELSE 1 END, CASE WHEN {learned} "
+                     "THEN abs(2 * c.confidence - 1) ELSE c.confidence END, c.pk")
         rows = conn.execute(
             text(
                 f"SELECT {_REVIEW_COLUMNS} FROM codings c {join} turns u ON u.pk = c.turn_pk "
                 f"{join} transcripts t ON t.pk = u.transcript_pk "
-                f"WHERE {where} ORDER BY c.confidence, c.pk LIMIT :limit OFFSET :offset"
+                f"WHERE {where} ORDER BY {order} LIMIT :limit OFFSET :offset"
             ),
             {**params, "limit": limit, "offset": offset},
         )
         return [dict(row) for row in rows.mappings()]
+
+    def has_learned_codings(self, conn: Connection) -> bool:
+        """Whether the learned coder (``learned:`` or ``auto:``) has coded anything."""
+        # Prefix ranges (';' follows ':') stay on the coder index.
+        return conn.execute(text(
+            "SELECT EXISTS (SELECT 1 FROM codings WHERE coder >= 'auto:' AND coder < 'auto;') "
+            "OR EXISTS (SELECT 1 FROM codings WHERE coder >= 'learned:' AND coder < 'learned;')"
+        )).scalar_one() == 1
 
     def count_review_queue(
         self, conn: Connection, reviewer: str, *, code: str | None = None,
@@ -1505,6 +1524,7 @@ _TRANSCRIPT_COLUMNS = (
 )
 
 
+_LEARNED_CODER = "c.coder LIKE 'learned:%' OR c.coder LIKE 'auto:%'"
 _REVIEW_COLUMNS = (
     "c.coding_id, c.pk AS coding_pk, u.pk AS turn_pk, t.transcript_id, u.turn_id, u.position, "
     "u.speaker, u.role, u.text AS turn_text, c.code, c.start_char, c.end_char, c.confidence, "

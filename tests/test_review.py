@@ -49,15 +49,6 @@ def test_review_queue_orders_least_confident_first(store):
     assert {item["transcript_id"] for item in only} == {"int02"}
 
 
-def test_review_queue_follows_uncertainty_when_given(store):
-    queue = review.review_queue(store, "alice", limit=10)
-    by_code = {item["code"]: item["coding_id"] for item in queue}
-    uncertainty = {by_code["trust"]: 0.9, by_code["hope"]: 0.2}
-    ordered = review.review_queue(store, "alice", limit=10, uncertainty=uncertainty)
-    assert [item["code"] for item in ordered] == \
-        ["trust", "hope", "stigma", "isolation", "disempowerment"]
-
-
 def test_review_decisions_record_reviewer_time_and_previous_state(store):
     trust = _item(store, "trust")
     accepted = review.decide(store, "alice", trust["coding_id"], Verdict.ACCEPT)
@@ -241,20 +232,28 @@ def test_review_concurrent_reviewers_never_lose_or_duplicate(store):
 
 
 def test_review_learned_coder_uncertainty_orders_the_queue(store):
-    assert review.learned_uncertainty(store) is None
+    def order(**options):
+        queue = review.review_queue(store, "alice", limit=10, **options)
+        return [(item["coder"], item["code"], item["confidence"]) for item in queue]
+
+    by_confidence = order()
+    assert [row[2] for row in by_confidence] == sorted(row[2] for row in by_confidence)
     with store.write() as conn:
         keys = store.turn_keys(conn)
         turn_pk, text_ = keys[("int01", "2")]
         store.add_codings(conn, [
             {"turn_pk": turn_pk, "code": code, "start_char": 0, "end_char": len(text_),
              "confidence": probability, "coder": "learned:m1", "origin": "classifier"}
-            for code, probability in (("hope", 0.97), ("trust", 0.52), ("agency", 0.70))])
-    uncertainty = review.learned_uncertainty(store)
-    assert sorted(round(value, 2) for value in uncertainty.values()) == [0.06, 0.6, 0.96]
-    queue = review.review_queue(store, "alice", limit=10, uncertainty=uncertainty)
-    assert [(item["coder"], item["code"]) for item in queue[:3]] == [
-        ("learned:m1", "trust"), ("learned:m1", "agency"), ("learned:m1", "hope")]
-    assert queue[3]["confidence"] == 0.30  # then the others, least confident first
+            for code, probability in (("hope", 0.97), ("trust", 0.52), ("agency", 0.30))])
+        # auto: the same model beside the rules; a rule match it kept has its probability.
+        store.add_codings(conn, [
+            {"turn_pk": turn_pk, "code": "reflexivity", "start_char": 0, "end_char": 5,
+             "confidence": 0.40, "coder": "auto:m1", "origin": "rule"}])
+    queue = order()
+    assert queue[:4] == [("learned:m1", "trust", 0.52), ("auto:m1", "reflexivity", 0.40),
+                         ("learned:m1", "agency", 0.30), ("learned:m1", "hope", 0.97)]
+    assert queue[4:] == by_confidence[:6]  # then the others, least confident first
+    assert order(uncertain_first=False)[0][2] == 0.30
 
 
 def test_review_agreement_with_an_imported_human_coder(store, tmp_path):

@@ -212,8 +212,7 @@ def render_review(store: Store, session: Session, *, title: str = "Review") -> N
     if skip >= remaining:
         skip = st.session_state["review_skip"] = 0
     items = review.review_queue(store, session.reviewer, limit=1, offset=skip, code=code,
-                                transcript_id=transcript,
-                                uncertainty=review.learned_uncertainty(store))
+                                transcript_id=transcript)
     st.caption(f"{remaining} auto-code(s) waiting for {session.reviewer}"
                + (f", {skip} skipped" if skip else ""))
     if not items:
