@@ -11,22 +11,30 @@ Two kinds of turn come first:
 Probabilities are computed from cached embeddings and the rules coder's stored codings, so
 listing the queue never runs the spaCy pipeline.
 
+A reviewer answers a pair with :func:`answer`: the code applies to the turn or it does not.
+Answers are labels for the next training (like an accepted or rejected auto-code) and take
+the pair out of the queue; :func:`undo_last_answer` withdraws the reviewer's latest one.
+
 Example:
     >>> queue = review_queue(store, n=20, code="trust")
     >>> queue[["transcript_id", "turn_id", "code", "probability", "score", "reason"]]
+    >>> first = queue.iloc[0]
+    >>> answer(store, "alice", first.transcript_id, first.turn_id, first.code, applies=False)
 """
 
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
 from .errors import ReltextError
+from .review import check_reviewer, code_keys, new_decision_id
 from .store import Store
-from .training import build_examples, load_model
+from .training import MODEL_KIND, build_examples, load_model
 
 QUEUE_COLUMNS = ["transcript_id", "turn_id", "speaker", "code", "probability", "threshold",
                  "score", "reason", "text", "turn_pk"]
@@ -59,8 +67,10 @@ def review_queue(store: Store, *, n: int = 20, code: str | None = None,
         for coder in store.human_coders(conn):
             for turn_pk, turn_codes in store.coded_turn_pks(conn, coder).items():
                 human[turn_pk][coder] = turn_codes
-        decided = {(d["turn_pk"], d["code"]) for d in store.training_decisions(conn)} | {
-            (d["turn_pk"], d["decided_code"]) for d in store.training_decisions(conn)}
+        decisions = store.training_decisions(conn)
+        decided = {(d["turn_pk"], d["code"]) for d in decisions} | {
+            (d["turn_pk"], d["decided_code"]) for d in decisions} | {
+            (a["turn_pk"], a["code"]) for a in store.answers(conn)}
         all_pks = [turn["turn_pk"] for turn in store.iter_turns(conn)]
         turns = store.turns_by_pk(conn, all_pks)
         rules_name = model.manifest.get("features", {}).get("rules")
@@ -90,7 +100,7 @@ def review_queue(store: Store, *, n: int = 20, code: str | None = None,
             column = codes.index(key)
             threshold = model.coder.thresholds_[key]
             p = probabilities[:, column]
-            scores = 1 - np.abs(p - threshold) / max(threshold, 1 - threshold)
+            scores = uncertainty(p, threshold)
             for row in np.argsort(-scores)[: n]:
                 turn = unlabelled[row]
                 if (turn["turn_pk"], key) in decided:
@@ -101,6 +111,70 @@ def review_queue(store: Store, *, n: int = 20, code: str | None = None,
     frame = frame.sort_values(["score", "transcript_id", "turn_id"], ascending=[False, True, True],
                               kind="stable")
     return frame.head(n).reset_index(drop=True)
+
+
+def uncertainty(probabilities: np.ndarray, threshold: float) -> np.ndarray:
+    """How unsure a classifier is of each turn: 1 at its threshold, 0 at certainty."""
+    return 1 - np.abs(np.asarray(probabilities) - threshold) / max(threshold, 1 - threshold)
+
+
+def answer(store: Store, reviewer: str, transcript_id: str, turn_id: str, code: str, *,
+           applies: bool, model_id: str | None = None, probability: float | None = None,
+           answer_id: str | None = None, known_codes: Sequence[str] | None = None
+           ) -> dict[str, Any]:
+    """Record the reviewer's answer: does ``code`` apply to the turn?
+
+    ``answer_id`` (made when the question is drawn) makes a resent answer count once;
+    ``known_codes`` default to the project's codebook and the newest model's codes.
+
+    Raises:
+        ReltextError: an unusable reviewer name, an unknown code or turn.
+    """
+    reviewer = check_reviewer(reviewer)
+    if known_codes is None:
+        known_codes = _known_codes(store)
+    if code not in known_codes:
+        raise ReltextError(f"unknown code {code!r}", fix=f"Use one of: {', '.join(known_codes)}.")
+    row = {"answer_id": answer_id or new_decision_id(), "code": code, "reviewer": reviewer,
+           "applies": int(bool(applies)), "model_id": model_id, "probability": probability}
+    with store.write() as conn:
+        turn = store.turn_pk(conn, transcript_id, turn_id)
+        if turn is None:
+            raise ReltextError(f"no turn {turn_id!r} in transcript {transcript_id!r}",
+                               fix="Pick a turn of a transcript in the project.")
+        store.add_answer(conn, {**row, "turn_pk": turn[0]})
+    return {**row, "transcript_id": transcript_id, "turn_id": turn_id}
+
+
+def _known_codes(store: Store) -> list[str]:
+    with store.read() as conn:
+        models = store.list_models(conn, kind=MODEL_KIND)
+    learned = models[-1]["manifest"].get("training", {}).get("positives", {}) if models else {}
+    return sorted(set(code_keys(store)) | set(learned))
+
+
+def last_answer(store: Store, reviewer: str) -> dict[str, Any] | None:
+    """The reviewer's latest answer still standing, or None."""
+    with store.read() as conn:
+        standing = store.answers(conn, reviewer=reviewer)
+    return standing[-1] if standing else None
+
+
+def undo_last_answer(store: Store, reviewer: str, *, answer_id: str | None = None
+                     ) -> dict[str, Any] | None:
+    """Withdraw the reviewer's latest standing answer (its pair goes back to the queue).
+
+    Returns the answer withdrawn, or None when there was none.
+    """
+    with store.write() as conn:
+        standing = store.answers(conn, reviewer=reviewer)
+        if not standing:
+            return None
+        last = standing[-1]
+        store.add_answer(conn, {"answer_id": answer_id or new_decision_id(),
+                                "turn_pk": last["turn_pk"], "code": last["code"],
+                                "reviewer": last["reviewer"], "applies": None})
+    return last
 
 
 def _row(turn: dict[str, Any], code: str, probability: float | None, threshold: float | None,

@@ -192,6 +192,7 @@ class Project:
                 "model_id": model["model_id"], "created_at": model["created_at"],
                 "turns": manifest.get("training", {}).get("turns"),
                 "decisions": manifest.get("training", {}).get("decisions"),
+                "answers": manifest.get("training", {}).get("answers", 0),
                 "embedding": manifest.get("features", {}).get("embedding"),
                 "codes_learned": len(manifest.get("thresholds", {})),
                 "codes_to_rules": len(manifest.get("fallback_to_rules", {})),
@@ -199,7 +200,7 @@ class Project:
                 "path": model["path"],
             })
         return pd.DataFrame(rows, columns=["model_id", "created_at", "turns", "decisions",
-                                           "embedding", "codes_learned", "codes_to_rules",
+                                           "answers", "embedding", "codes_learned", "codes_to_rules",
                                            "cv_kappa", "path"])
 
     def review_queue(self, *, n: int = 20, code: str | None = None,
@@ -209,6 +210,15 @@ class Project:
         from .active_learning import review_queue
 
         return review_queue(self.store, n=n, code=code, model_id=model_id)
+
+    def answer(self, reviewer: str, transcript_id: str, turn_id: str, code: str, *,
+               applies: bool, answer_id: str | None = None) -> dict[str, Any]:
+        """Answer a question of the review queue: does ``code`` apply to the turn? (see
+        :func:`reltext.active_learning.answer`)."""
+        from .active_learning import answer
+
+        return answer(self.store, reviewer, transcript_id, turn_id, code, applies=applies,
+                      answer_id=answer_id)
 
     # -- coding -------------------------------------------------------------------------
 

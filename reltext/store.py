@@ -1215,6 +1215,36 @@ class Store:
         )
         return [dict(row) for row in rows.mappings()]
 
+    def add_answer(self, conn: Connection, answer: Mapping[str, Any]) -> bool:
+        """Append an answer (``answer_id, turn_pk, code, reviewer, applies`` and optionally
+        ``model_id, probability``); False when one with its ``answer_id`` is there already."""
+        return conn.execute(
+            text(
+                "INSERT INTO answers (answer_id, turn_pk, code, reviewer, applies, model_id, "
+                "probability, answered_at) VALUES (:answer_id, :turn_pk, :code, :reviewer, "
+                ":applies, :model_id, :probability, :answered_at) "
+                "ON CONFLICT (answer_id) DO NOTHING"
+            ),
+            {"model_id": None, "probability": None, "answered_at": now_iso(), **answer},
+        ).rowcount == 1
+
+    def answers(self, conn: Connection, *, reviewer: str | None = None) -> list[dict[str, Any]]:
+        """Standing answers on current turns: each reviewer's latest per turn and code, less
+        withdrawn ones, in the order they were given."""
+        only = "AND a.reviewer = :reviewer" if reviewer is not None else ""
+        rows = conn.execute(
+            text(
+                "SELECT a.answer_id, a.turn_pk, a.code, a.reviewer, a.applies, a.model_id, "
+                "a.probability, a.answered_at, t.transcript_id, u.turn_id FROM answers a "
+                "JOIN turns u ON u.pk = a.turn_pk JOIN transcripts t ON t.pk = u.transcript_pk "
+                f"WHERE t.is_current = 1 AND a.applies IS NOT NULL {only} AND a.pk = "
+                "(SELECT MAX(b.pk) FROM answers b WHERE b.turn_pk = a.turn_pk "
+                "AND b.code = a.code AND b.reviewer = a.reviewer) ORDER BY a.pk"
+            ),
+            {"reviewer": reviewer} if reviewer is not None else {},
+        ).mappings()
+        return [dict(row) for row in rows]
+
     def add_model(
         self, conn: Connection, *, model_id: str, kind: str, coder: str, path: str,
         manifest: Mapping[str, Any], run_pk: int | None = None,
@@ -1227,6 +1257,11 @@ class Store:
             {"id": model_id, "kind": kind, "coder": coder, "path": path, "run": run_pk,
              "manifest": to_json(manifest), "at": now_iso()},
         )
+
+    def newest_model_id(self, conn: Connection, *, kind: str) -> str | None:
+        """The id of the newest model of ``kind``, or None (without reading manifests)."""
+        return conn.execute(text("SELECT model_id FROM models WHERE kind = :kind "
+                                 "ORDER BY pk DESC LIMIT 1"), {"kind": kind}).scalar_one_or_none()
 
     def list_models(self, conn: Connection, *, kind: str | None = None) -> list[dict[str, Any]]:
         """Models, oldest first, with their manifests."""

@@ -260,6 +260,7 @@ class TrainingData:
     codes: list[str]
     coders: list[str]
     decision_ids: list[str]
+    answer_ids: list[str] = field(default_factory=list)
     codings_per_code: dict[str, int] = field(default_factory=dict)
 
     @property
@@ -305,11 +306,16 @@ def collect_training_data(store: Store, *, codes: Sequence[str],
             else:
                 continue
             decision_ids.append(decision["decision_id"])
+        # Answers to the learned coder's questions, the newest last, count like decisions.
+        answer_ids = []
+        for answered in store.answers(conn):
+            decided[answered["turn_pk"]][answered["code"]] = int(answered["applies"])
+            answer_ids.append(answered["answer_id"])
         turn_pks = sorted(set(votes) | set(decided))
         turns = store.turns_by_pk(conn, turn_pks)
     if not turn_pks:
         raise ReltextError(
-            "there are no human codings or review decisions to learn from",
+            "there are no human codings, review decisions or answers to learn from",
             fix="Import a coded file (reltext train --gold FILE, or reltext import-codings) "
                 "or review some auto-codes first.")
     labels = np.full((len(turn_pks), len(codes)), UNKNOWN, dtype=int)
@@ -321,7 +327,7 @@ def collect_training_data(store: Store, *, codes: Sequence[str],
                 labels[row, column[code]] = value
     return TrainingData(
         turns=[turns[pk] for pk in turn_pks], labels=labels, codes=codes, coders=chosen,
-        decision_ids=decision_ids,
+        decision_ids=decision_ids, answer_ids=answer_ids,
         codings_per_code={code: int((labels[:, j] == 1).sum()) for j, code in enumerate(codes)},
     )
 
@@ -553,6 +559,8 @@ def train_model(store: Store, *, codes: Sequence[str], seeds: Sequence[tuple[str
             "seed_examples": {code: seed_counts[code] for code in data.codes},
             "decisions": len(data.decision_ids),
             "decision_ids": data.decision_ids,
+            "answers": len(data.answer_ids),
+            "answer_ids": data.answer_ids,
         },
         "features": {
             "embedding": embedding,

@@ -92,3 +92,18 @@ def small_gold(tmp_path_factory) -> tuple[Path, Path]:
             writer.writeheader()
             writer.writerows(rows)
     return folder / "turns.csv", folder / "codes.csv"
+
+
+@pytest.fixture
+def partial_gold(small_gold, tmp_path) -> Path:
+    """The small gold's codes on all its transcripts but the last: turns left unlabelled for
+    the learned coder to be unsure of."""
+    _, codes = small_gold
+    with open(codes, newline="", encoding="utf-8") as handle:
+        rows = list(csv.DictReader(handle))
+    path = tmp_path / "partial.csv"
+    with open(path, "w", newline="", encoding="utf-8") as handle:
+        writer = csv.DictWriter(handle, fieldnames=["transcript_id", "turn_id", "codes"])
+        writer.writeheader()
+        writer.writerows(r for r in rows if r["transcript_id"] != rows[-1]["transcript_id"])
+    return path

@@ -16,7 +16,7 @@ from sqlalchemy import text
 
 from reltext.batch import run_coding
 from reltext.coders.learned import IDENTITY, LearnedCoder, calibrated, platt_scaling
-from reltext.errors import NotFittedError
+from reltext.errors import NotFittedError, ReltextError
 from reltext.project import Project
 from reltext.training import LearnedTurnCoder, coder_name, load_model
 
@@ -272,19 +272,18 @@ def test_cross_validation_scores_three_coders_on_unseen_transcripts(project, sma
     assert report["codes"]["agency"]["support"] > 0
 
 
-def test_queue_lists_disagreements_first_then_uncertain_turns(project, small_gold, tmp_path):
-    _, codes = small_gold
-    rows = list(csv.DictReader(open(codes, newline="", encoding="utf-8")))
+def test_queue_lists_disagreements_first_then_uncertain_turns(project, partial_gold,
+                                                              tmp_path):
     # One transcript is left uncoded, for the model to be unsure about.
-    coded = [r for r in rows if r["transcript_id"] != rows[-1]["transcript_id"]]
+    coded = list(csv.DictReader(open(partial_gold, newline="", encoding="utf-8")))
     changed = next(r for r in coded if "agency" in r["codes"].split(";"))
-    for coder, chosen in (("human:gold", coded), ("human:sam", [{**changed, "codes": ""}])):
-        path = tmp_path / f"{coder[6:]}.csv"
-        with open(path, "w", newline="", encoding="utf-8") as handle:
-            writer = csv.DictWriter(handle, fieldnames=["transcript_id", "turn_id", "codes"])
-            writer.writeheader()
-            writer.writerows(chosen)
-        project.import_codings(path, coder=coder)
+    project.import_codings(partial_gold, coder="human:gold")
+    sam = tmp_path / "sam.csv"
+    with open(sam, "w", newline="", encoding="utf-8") as handle:
+        writer = csv.DictWriter(handle, fieldnames=["transcript_id", "turn_id", "codes"])
+        writer.writeheader()
+        writer.writerow({**changed, "codes": ""})
+    project.import_codings(sam, coder="human:sam")
     project.train(embedding="tfidf")
     queue = project.review_queue(n=5, code="agency")
     assert len(queue) == 5
@@ -293,6 +292,64 @@ def test_queue_lists_disagreements_first_then_uncertain_turns(project, small_gol
     assert queue.loc[0, "reason"].startswith("coders disagree")
     assert queue["score"].is_monotonic_decreasing
     assert (queue["code"] == "agency").all()
+
+
+@pytest.fixture
+def unsure_project(project, partial_gold):
+    """Gold codes on all transcripts but the last, which the model is left to be unsure of."""
+    project.import_codings(partial_gold, coder="human:gold")
+    project.train(embedding="tfidf")
+    return project
+
+
+def test_answers_leave_the_queue_label_the_next_training_and_undo(unsure_project):
+    from reltext import active_learning, training
+
+    project = unsure_project
+    queue = project.review_queue(n=4, code="agency")
+    first, second = queue.iloc[0], queue.iloc[1]
+    assert first.reason.startswith("uncertain")
+    no = project.answer("alice", first.transcript_id, first.turn_id, "agency", applies=False)
+    project.answer("bob", second.transcript_id, second.turn_id, "agency", applies=True,
+                   answer_id="fixed")
+    project.answer("bob", second.transcript_id, second.turn_id, "agency", applies=True,
+                   answer_id="fixed")  # the same form sent twice counts once
+    after = project.review_queue(n=4, code="agency")
+    assert not {first.turn_pk, second.turn_pk} & set(after["turn_pk"])
+
+    model = project.train(embedding="tfidf")
+    assert model.manifest["training"]["answers"] == 2
+    assert model.manifest["training"]["answer_ids"] == [no["answer_id"], "fixed"]
+    data = training.collect_training_data(project.store, codes=["agency"])
+    label = dict(zip([t["turn_pk"] for t in data.turns], data.labels[:, 0], strict=True))
+    assert label[first.turn_pk] == 0 and label[second.turn_pk] == 1
+
+    withdrawn = active_learning.undo_last_answer(project.store, "bob")
+    assert withdrawn["turn_pk"] == second.turn_pk
+    assert active_learning.last_answer(project.store, "bob") is None
+    assert active_learning.last_answer(project.store, "alice")["turn_pk"] == first.turn_pk
+    data = training.collect_training_data(project.store, codes=["agency"])
+    assert second.turn_pk not in {t["turn_pk"] for t in data.turns}
+    with pytest.raises(ReltextError, match="unknown code 'hopefulness'"):
+        project.answer("alice", first.transcript_id, first.turn_id, "hopefulness", applies=True)
+    with pytest.raises(ReltextError, match="no turn '9999'"):
+        project.answer("alice", first.transcript_id, "9999", "agency", applies=True)
+
+
+def test_cli_answers_a_question_of_the_queue(run_cli, small_gold, unsure_project):
+    queue = unsure_project.review_queue(n=1, code="hope")
+    item = queue.iloc[0]
+    db = str(unsure_project.path)
+    result = run_cli("answer", item.transcript_id, item.turn_id, "hope", "--no",
+                     "--reviewer", "alice", "--db", db)
+    assert result.exit_code == 0, result.output
+    assert result.output.startswith("alice: hope does not apply to ")
+    result = run_cli("answer", item.transcript_id, item.turn_id, "hope", "--reviewer",
+                     "alice", "--db", db)
+    assert result.exit_code == 2 and "--yes or --no" in result.output
+    result = run_cli("answer", item.transcript_id, "nope", "hope", "--yes", "--reviewer",
+                     "alice", "--db", db)
+    assert result.exit_code == 1 and result.output.startswith("Error: no turn 'nope'")
 
 
 def test_cli_train_models_queue(run_cli, small_gold):
@@ -349,7 +406,8 @@ def test_cli_train_without_codings_is_one_error_line(run_cli, small_gold):
     run_cli("ingest", str(turns))
     result = run_cli("train", "--embedding", "tfidf")
     assert result.exit_code == 1
-    assert result.output.startswith("Error: there are no human codings or review decisions")
+    assert result.output.startswith("Error: there are no human codings, review decisions or "
+                                    "answers to learn from")
     result = run_cli("train", "--coder-from", "human:nobody", "--embedding", "tfidf")
     assert result.exit_code == 1 and "no human coder 'human:nobody'" in result.output
 

@@ -455,3 +455,39 @@ def test_viewer_a_new_reviewer_reviews_twenty_codes_sees_agreement_change_and_ex
     store.close()
     with zipfile.ZipFile(io.BytesIO(data)) as archive:
         assert archive.read("project.qde").count(b"<Coding ") == 15
+
+
+def test_viewer_review_asks_the_learned_coders_questions(small_gold, partial_gold, tmp_path,
+                                                         monkeypatch):
+    from reltext.project import Project
+    from reltext.viewer.pages import ASK_MODEL, QUESTIONS
+
+    turns, _ = small_gold
+    db = tmp_path / "asked.db"
+    with Project(db) as project:
+        project.ingest([turns])
+        project.import_codings(partial_gold, coder="human:gold")
+        model = project.train(embedding="tfidf")
+        first = project.review_queue(n=QUESTIONS).iloc[0]
+    monkeypatch.setenv("RELTEXT_DB", str(db))
+    monkeypatch.setenv("RELTEXT_REVIEWER", "alice")
+    app = _app("Review")
+    app.radio(key="review_mode").set_value(ASK_MODEL).run()
+    assert not app.exception, app.exception
+    page = _html(app)
+    assert first.text[:40].replace("'", "&#x27;") in page and "apply to this turn?" in page
+    assert f"from model {model.model_id}" in app.caption[0].value
+    asked = int(app.caption[0].value.split()[0])
+    app.button(key="question_no").click().run()
+    assert app.success[0].value.startswith(f"{first.code} does not apply to ")
+    answers = _rows(db, "SELECT turn_pk, code, reviewer, applies, model_id FROM answers")
+    assert answers == [{"turn_pk": int(first.turn_pk), "code": first.code, "reviewer": "alice",
+                        "applies": 0, "model_id": model.model_id}]
+    # The next question is drawn, and the answered one is not asked again.
+    assert int(app.caption[0].value.split()[0]) == asked - 1
+    app.button(key="answer_undo").click().run()
+    assert app.success[0].value.startswith("Withdrawn: ")
+    assert _rows(db, "SELECT applies FROM answers ORDER BY pk")[-1]["applies"] is None
+    assert int(app.caption[0].value.split()[0]) == asked
+    app.radio(key="review_mode").set_value("Auto-codes to check").run()
+    assert not app.exception, app.exception

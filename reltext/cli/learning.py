@@ -57,7 +57,8 @@ def train(gold: str | None, coder_from: tuple[str, ...], codebook: str | None,
     manifest = model.manifest
     click.echo(f"Trained model {model.model_id} on {manifest['training']['turns']} turns of "
                f"{manifest['training']['transcripts']} transcripts and "
-               f"{manifest['training']['decisions']} review decisions "
+               f"{manifest['training']['decisions']} review decisions and "
+               f"{manifest['training']['answers']} answers "
                f"({manifest['features']['embedding']} features).")
     import pandas as pd
 
@@ -164,3 +165,29 @@ def queue(n: int, code: str | None, model_id: str | None, db: str | None) -> Non
     shown["probability"] = shown["probability"].map(
         lambda v: "" if v is None or (isinstance(v, float) and math.isnan(v)) else f"{v:.2f}")
     click.echo(table(shown))
+
+
+@main.command(context_settings=CONTEXT_SETTINGS)
+@click.argument("transcript_id")
+@click.argument("turn_id")
+@click.argument("code")
+@click.option("--yes/--no", "applies", default=None,
+              help="The code applies to the turn (--yes) or it does not (--no).")
+@click.option("--reviewer", envvar="RELTEXT_REVIEWER", required=True,
+              help="Who answers (default: $RELTEXT_REVIEWER).")
+@db_option
+def answer(transcript_id: str, turn_id: str, code: str, applies: bool | None, reviewer: str,
+           db: str | None) -> None:
+    """Answer a question of 'reltext queue': does CODE apply to the turn?
+
+    The answer is a label for the next 'reltext train' and takes the pair out of the queue.
+
+    \b
+    Example:
+        reltext answer 95 12 hope --no --reviewer alice
+    """
+    if applies is None:
+        raise click.UsageError("say whether the code applies: --yes or --no.")
+    given = open_project(db).answer(reviewer, transcript_id, turn_id, code, applies=applies)
+    click.echo(f"{given['reviewer']}: {code} {'applies' if applies else 'does not apply'} to "
+               f"{transcript_id}/{turn_id}.")

@@ -19,7 +19,7 @@ import pandas as pd
 import plotly.express as px
 import streamlit as st
 
-from .. import review, training
+from .. import active_learning, review, training
 from ..errors import ReltextError
 from ..export import CODING_COLUMNS, codings_frame
 from ..model import Verdict
@@ -28,6 +28,10 @@ from ..store import Store
 from .markup import code_chip, highlighted, turn_blocks
 
 PAGE_SIZE = 50
+# The Review page's two queues, and how many of the learned coder's questions it lists.
+CHECK_CODES = "Auto-codes to check"
+ASK_MODEL = "Questions from the learned coder"
+QUESTIONS = 200
 # Transcript attributes offered as filters on the Corpus page, when the project has them.
 FILTER_ATTRIBUTES = ("role", "wave", "site")
 
@@ -205,6 +209,14 @@ def render_review(store: Store, session: Session, *, title: str = "Review") -> N
                                              key="review_transcript")
     code = None if code == "all codes" else code
     transcript = None if transcript == "all transcripts" else transcript
+    model_id = _newest_model(store)
+    if model_id is not None and st.radio(
+            "What to review", [CHECK_CODES, ASK_MODEL], horizontal=True,
+            key="review_mode") == ASK_MODEL:
+        with undo_column:
+            _undo_answer(store, session)
+        _question(store, session, codebook, model_id, code=code, transcript=transcript)
+        return
     with undo_column:
         _undo(store, session)
     remaining = review.queue_size(store, session.reviewer, code=code, transcript_id=transcript)
@@ -220,6 +232,87 @@ def render_review(store: Store, session: Session, *, title: str = "Review") -> N
                 "missed code from the transcript reader.")
         return
     _review_item(store, session, items[0], codebook)
+
+
+def _newest_model(store: Store) -> str | None:
+    with store.read() as conn:
+        return store.newest_model_id(conn, kind=training.MODEL_KIND)
+
+
+@st.cache_data(max_entries=8, show_spinner="Asking the learned coder which turns it is unsure of…")
+def _cached_questions(version: tuple[str, int, int], model_id: str, code: str | None,
+                      _store: Store) -> pd.DataFrame:
+    # Answers are left out when the page is drawn, so one answer does not recompute this.
+    return active_learning.review_queue(_store, n=QUESTIONS, code=code, model_id=model_id)
+
+
+def _question(store: Store, session: Session, codebook: dict[str, dict[str, Any]],
+              model_id: str, *, code: str | None, transcript: str | None) -> None:
+    """One question of the learned coder: does this code apply to this turn?"""
+    queue = _cached_questions(project_version(store), model_id, code, store)
+    with store.read() as conn:
+        answered = {(a["turn_pk"], a["code"]) for a in store.answers(conn)}
+    open_rows = [row for row in queue.itertuples(index=False)
+                 if (row.turn_pk, row.code) not in answered
+                 and (transcript is None or row.transcript_id == transcript)]
+    skip = st.session_state.get("question_skip", 0)
+    if skip >= len(open_rows):
+        skip = st.session_state["question_skip"] = 0
+    st.caption(f"{len(open_rows)} question(s) from model {model_id} for {session.reviewer}"
+               + (f", {skip} skipped" if skip else "") + ": turns nobody has labelled for a "
+               "code whose probability is nearest the code's threshold, and turns where human "
+               "coders disagree. Each answer is a label for the next `reltext train`.")
+    if not open_rows:
+        st.info("No questions left here. Train again (reltext train) to ask about more turns.")
+        return
+    item = open_rows[skip]
+    colours = _colours(codebook)
+    with store.read() as conn:
+        turn = store.turns_by_pk(conn, [item.turn_pk])[item.turn_pk]
+        previous = (store.turn_page(conn, item.transcript_id, offset=turn["position"] - 1,
+                                    limit=1) if turn["position"] > 0 else [])
+    before = (f'<div style="color:#777;font-size:0.9em;margin-bottom:6px">'
+              f'{escape(previous[0]["speaker"])}: {escape(previous[0]["text"])}</div>'
+              if previous else "")
+    chance = ("" if pd.isna(item.probability) else
+              f" · probability {item.probability:.2f} (threshold {item.threshold:.2f})")
+    st.html(
+        f'{before}<div style="font-size:0.9em;color:#555">{escape(item.transcript_id)} · turn '
+        f'{escape(str(item.turn_id))} · <b>{escape(item.speaker)}</b></div>'
+        f'<div style="font-size:1.15em;line-height:1.7;margin:6px 0 10px 0">'
+        f'{escape(item.text)}</div>'
+        f'<div>Does {code_chip(item.code, colours)} apply to this turn?{chance}'
+        f' · {escape(item.reason)}</div>')
+    st.link_button("Open in the transcript", f"?transcript={item.transcript_id}")
+    _definitions(codebook, [item.code])
+    applies, not_applies, skip_column = st.columns(3)
+    for column, label, key, value, shortcut in (
+            (applies, "Applies", "question_yes", True, "A"),
+            (not_applies, "Does not apply", "question_no", False, "X")):
+        if column.button(label, key=key, shortcut=shortcut, width="stretch",
+                         type="primary" if value else "secondary"):
+            active_learning.answer(
+                store, session.reviewer, item.transcript_id, str(item.turn_id), item.code,
+                applies=value, model_id=model_id,
+                probability=None if pd.isna(item.probability) else float(item.probability),
+                answer_id=_decision_id("answer"), known_codes=list(codebook))
+            _sent("answer", f"{item.code} {'applies' if value else 'does not apply'} to "
+                            f"{item.transcript_id}/{item.turn_id}.")
+    if skip_column.button("Skip", key="question_skip_button", shortcut="S", width="stretch"):
+        st.session_state["question_skip"] = skip + 1
+        st.rerun()
+    st.caption("Keys: A applies · X does not apply · S skip · U undo.")
+
+
+def _undo_answer(store: Store, session: Session) -> None:
+    last = active_learning.last_answer(store, session.reviewer)
+    label = "Undo my last answer" if last is None else \
+        f"Undo: {last['code']} {'applies' if last['applies'] else 'does not apply'}"
+    if st.button(label, key="answer_undo", shortcut="U", disabled=last is None):
+        done = active_learning.undo_last_answer(store, session.reviewer,
+                                                answer_id=_decision_id("answer_undo"))
+        _sent("answer_undo", f"Withdrawn: {done['code']} on {done['transcript_id']}/"
+                             f"{done['turn_id']}." if done else "Nothing to undo.")
 
 
 def _undo(store: Store, session: Session) -> None:
