@@ -182,5 +182,6 @@ def _row(turn: dict[str, Any], code: str, probability: float | None, threshold: 
     return {"transcript_id": turn["transcript_id"], "turn_id": turn["turn_id"],
             "speaker": turn["speaker"], "code": code,
             "probability": None if probability is None else round(probability, 4),
-            "threshold": threshold, "score": round(score, 4), "reason": reason,
+            "threshold": None if threshold is None else round(threshold, 4),
+            "score": round(score, 4), "reason": reason,
             "text": turn["text"], "turn_pk": turn["turn_pk"]}

@@ -56,7 +56,7 @@ def train(gold: str | None, coder_from: tuple[str, ...], codebook: str | None,
                           embedding=embedding)
     manifest = model.manifest
     click.echo(f"Trained model {model.model_id} on {manifest['training']['turns']} turns of "
-               f"{manifest['training']['transcripts']} transcripts and "
+               f"{manifest['training']['transcripts']} transcripts, "
                f"{manifest['training']['decisions']} review decisions and "
                f"{manifest['training']['answers']} answers "
                f"({manifest['features']['embedding']} features).")
