@@ -489,5 +489,8 @@ def test_viewer_review_asks_the_learned_coders_questions(small_gold, partial_gol
     assert app.success[0].value.startswith("Withdrawn: ")
     assert _rows(db, "SELECT applies FROM answers ORDER BY pk")[-1]["applies"] is None
     assert int(app.caption[0].value.split()[0]) == asked
+    rare = next(iter(model.manifest["fallback_to_rules"]))
+    app.selectbox(key="review_code").set_value(rare).run()
+    assert app.info[0].value.startswith(f"Model {model.model_id} has no classifier for {rare}")
     app.radio(key="review_mode").set_value("Auto-codes to check").run()
     assert not app.exception, app.exception

@@ -263,7 +263,13 @@ def _question(store: Store, session: Session, codebook: dict[str, dict[str, Any]
                "code whose probability is nearest the code's threshold, and turns where human "
                "coders disagree. Each answer is a label for the next `reltext train`.")
     if not open_rows:
-        st.info("No questions left here. Train again (reltext train) to ask about more turns.")
+        if code is not None and code not in _learned_codes(store, model_id):
+            st.info(f"Model {model_id} has no classifier for {code}: too few turns were coded "
+                    "with it. Add it where it applies (Transcript page, or Add a missed code) "
+                    "and train again.")
+        else:
+            st.info("No questions left here. Train again (reltext train) to ask about more "
+                    "turns.")
         return
     item = open_rows[skip]
     colours = _colours(codebook)
@@ -302,6 +308,14 @@ def _question(store: Store, session: Session, codebook: dict[str, dict[str, Any]
         st.session_state["question_skip"] = skip + 1
         st.rerun()
     st.caption("Keys: A applies · X does not apply · S skip · U undo.")
+
+
+def _learned_codes(store: Store, model_id: str) -> set[str]:
+    """The codes the model has a classifier for (its manifest's thresholds)."""
+    with store.read() as conn:
+        models = store.list_models(conn, kind=training.MODEL_KIND)
+    return next((set(m["manifest"].get("thresholds", {})) for m in models
+                 if m["model_id"] == model_id), set())
 
 
 def _undo_answer(store: Store, session: Session) -> None:
