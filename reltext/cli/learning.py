@@ -162,8 +162,9 @@ def queue(n: int, code: str | None, model_id: str | None, db: str | None) -> Non
         click.echo("Nothing to review: every turn is labelled or the model is certain.")
         return
     shown = frame.drop(columns=["turn_pk"]).copy()
-    shown["probability"] = shown["probability"].map(
-        lambda v: "" if v is None or (isinstance(v, float) and math.isnan(v)) else f"{v:.2f}")
+    for column in ("probability", "threshold"):
+        shown[column] = shown[column].map(
+            lambda v: "" if v is None or (isinstance(v, float) and math.isnan(v)) else f"{v:.3f}")
     click.echo(table(shown))
 
 
