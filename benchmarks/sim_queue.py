@@ -11,7 +11,8 @@ and the rest are unlabelled. Each round the learned coder is trained on what is 
 by one of these strategies:
 
 - ``queue``: the review queue's order (:func:`reltext.active_learning.uncertainty`, the
-  probability's distance from the code's threshold), for codes that have a classifier;
+  probability's distance from the code's threshold), for codes that have a classifier and
+  turns of ``MIN_WORDS`` words or more;
 - ``random``: pairs at random;
 - ``turns``: whole turns at random, every code answered (a coder coding by hand).
 
@@ -40,7 +41,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from reltext import training  # noqa: E402
-from reltext.active_learning import uncertainty  # noqa: E402
+from reltext.active_learning import MIN_WORDS, uncertainty  # noqa: E402
 from reltext.codebook import load_codebook  # noqa: E402
 from reltext.coders.rules import RulesCoder  # noqa: E402
 from reltext.project import Project  # noqa: E402
@@ -91,6 +92,8 @@ class Simulation:
             return [(i, j) for i in rows[:max(1, batch // len(self.codes))]
                     for j in range(len(self.codes))]
         featurizer, coder = model
+        unknown = [(i, j) for i, j in unknown
+                   if len(self.examples.texts[i].split()) >= MIN_WORDS]
         rows = sorted({i for i, _ in unknown})
         at = {row: k for k, row in enumerate(rows)}
         probabilities = coder.predict_proba(featurizer.transform(self.examples.take(rows)))

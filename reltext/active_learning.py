@@ -4,9 +4,10 @@ Two kinds of turn come first:
 
 - turns where people disagree: two human coders coded the turn and only one applied the
   code (score 1), the disagreement a team most needs to settle;
-- turns no one has labelled for a code whose probability under the newest model lies near
-  the code's threshold: score ``1 - |p - threshold| / max(threshold, 1 - threshold)``, 1 at
-  the threshold and 0 at certainty either way.
+- turns no one has labelled for a code (of ``MIN_WORDS`` words or more) whose probability
+  under the newest model lies near the code's threshold: score
+  ``1 - |p - threshold| / max(threshold, 1 - threshold)``, 1 at the threshold and 0 at
+  certainty either way.
 
 Probabilities are computed from cached embeddings and the rules coder's stored codings, so
 listing the queue never runs the spaCy pipeline.
@@ -36,6 +37,10 @@ from .review import check_reviewer, code_keys, new_decision_id
 from .store import Store
 from .training import MODEL_KIND, build_examples, load_model
 
+# Shorter turns ("Okay.", "I'm good, thanks.") are not asked about: 2% of the dev gold's
+# turns of 3 words or fewer carry any code, and leaving them out of the simulated queue
+# (benchmarks/sim_queue.py) teaches the coder as much per answer.
+MIN_WORDS = 4
 QUEUE_COLUMNS = ["transcript_id", "turn_id", "speaker", "code", "probability", "threshold",
                  "score", "reason", "text", "turn_pk"]
 
@@ -88,7 +93,8 @@ def review_queue(store: Store, *, n: int = 20, code: str | None = None,
                 rows.append(_row(turns[turn_pk], key, None, None, 1.0,
                                  f"coders disagree: {', '.join(having)} applied it, "
                                  f"{', '.join(lacking)} did not"))
-    unlabelled = [turns[pk] for pk in all_pks if pk not in human]
+    unlabelled = [turns[pk] for pk in all_pks
+                  if pk not in human and len(turns[pk]["text"].split()) >= MIN_WORDS]
     if unlabelled:
         examples, _ = build_examples(
             store, unlabelled, embedding=model.featurizer.embedding,

@@ -292,6 +292,8 @@ def test_queue_lists_disagreements_first_then_uncertain_turns(project, partial_g
     assert queue.loc[0, "reason"].startswith("coders disagree")
     assert queue["score"].is_monotonic_decreasing
     assert (queue["code"] == "agency").all()
+    asked = queue[queue["reason"].str.startswith("uncertain")]
+    assert len(asked) and (asked["text"].str.split().str.len() >= 4).all()
 
 
 @pytest.fixture
