@@ -530,8 +530,10 @@ def _model_evaluation(store: Store) -> None:
     st.caption(
         f"Model {model['model_id']}, trained {_utc(model['created_at'])} on "
         f"{trained_on.get('turns', '?')} turns of {trained_on.get('transcripts', '?')} "
-        f"transcripts and {trained_on.get('decisions', 0)} review decisions "
-        f"({manifest.get('features', {}).get('embedding', '?')} features). Scores are "
+        f"transcripts, {trained_on.get('decisions', 0)} review decisions and "
+        f"{trained_on.get('answers', 0)} answers "
+        f"({manifest.get('features', {}).get('embedding', '?')} features). Probabilities "
+        "are calibrated: 0.3 means about 3 turns in 10 have the code. Scores are "
         "cross-validated by transcript: each turn is scored by a classifier fitted without "
         "its transcript; the threshold is chosen on these same scores, so they lean high "
         "('reltext train --cv' scores whole models on transcripts they never saw). auto: how "
