@@ -41,6 +41,8 @@ from .training import MODEL_KIND, build_examples, load_model
 # turns of 3 words or fewer carry any code, and leaving them out of the simulated queue
 # (benchmarks/sim_queue.py) teaches the coder as much per answer.
 MIN_WORDS = 4
+ANSWER_COLUMNS = ["answer_id", "transcript_id", "turn_id", "code", "reviewer", "applies",
+                  "model_id", "probability", "answered_at"]
 QUEUE_COLUMNS = ["transcript_id", "turn_id", "speaker", "code", "probability", "threshold",
                  "score", "reason", "text", "turn_pk"]
 
@@ -150,6 +152,19 @@ def answer(store: Store, reviewer: str, transcript_id: str, turn_id: str, code: 
                                fix="Pick a turn of a transcript in the project.")
         store.add_answer(conn, {**row, "turn_pk": turn[0]})
     return {**row, "transcript_id": transcript_id, "turn_id": turn_id}
+
+
+def answers_frame(store: Store, *, reviewer: str | None = None) -> pd.DataFrame:
+    """Every answer given (one reviewer's, if named), oldest first: ``answer_id,
+    transcript_id, turn_id, code, reviewer, answer`` (``applies``, ``does not apply`` or
+    ``withdrawn``, an undo), ``model_id, probability, answered_at``."""
+    with store.read() as conn:
+        rows = store.answer_history(conn, reviewer=reviewer)
+    frame = pd.DataFrame(rows, columns=ANSWER_COLUMNS)
+    frame["applies"] = frame["applies"].map(
+        lambda value: "withdrawn" if pd.isna(value) else
+        ("applies" if value else "does not apply"))
+    return frame.rename(columns={"applies": "answer"})
 
 
 def _known_codes(store: Store) -> list[str]:

@@ -1228,6 +1228,21 @@ class Store:
             {"model_id": None, "probability": None, "answered_at": now_iso(), **answer},
         ).rowcount == 1
 
+    def answer_history(self, conn: Connection, *, reviewer: str | None = None
+                       ) -> list[dict[str, Any]]:
+        """Every answer row (withdrawals too: ``applies`` NULL), oldest first, with its turn."""
+        only = "WHERE a.reviewer = :reviewer" if reviewer is not None else ""
+        rows = conn.execute(
+            text(
+                "SELECT a.answer_id, t.transcript_id, u.turn_id, a.code, a.reviewer, a.applies, "
+                "a.model_id, a.probability, a.answered_at FROM answers a "
+                "JOIN turns u ON u.pk = a.turn_pk JOIN transcripts t ON t.pk = u.transcript_pk "
+                f"{only} ORDER BY a.pk"
+            ),
+            {"reviewer": reviewer} if reviewer is not None else {},
+        ).mappings()
+        return [dict(row) for row in rows]
+
     def answers(self, conn: Connection, *, reviewer: str | None = None) -> list[dict[str, Any]]:
         """Standing answers on current turns: each reviewer's latest per turn and code, less
         withdrawn ones, in the order they were given."""

@@ -332,6 +332,10 @@ def test_answers_leave_the_queue_label_the_next_training_and_undo(unsure_project
     assert active_learning.last_answer(project.store, "alice")["turn_pk"] == first.turn_pk
     data = training.collect_training_data(project.store, codes=["agency"])
     assert second.turn_pk not in {t["turn_pk"] for t in data.turns}
+    history = active_learning.answers_frame(project.store)
+    assert history[["reviewer", "answer"]].values.tolist() == [
+        ["alice", "does not apply"], ["bob", "applies"], ["bob", "withdrawn"]]
+    assert history.loc[0, "turn_id"] == first.turn_id
     with pytest.raises(ReltextError, match="unknown code 'hopefulness'"):
         project.answer("alice", first.transcript_id, first.turn_id, "hopefulness", applies=True)
     with pytest.raises(ReltextError, match="no turn '9999'"):
@@ -352,6 +356,12 @@ def test_cli_answers_a_question_of_the_queue(run_cli, small_gold, unsure_project
     result = run_cli("answer", item.transcript_id, "nope", "hope", "--yes", "--reviewer",
                      "alice", "--db", db)
     assert result.exit_code == 1 and result.output.startswith("Error: no turn 'nope'")
+    out = Path(db).with_name("answers.csv")
+    result = run_cli("export", "answers", "--out", str(out), "--db", db)
+    assert result.exit_code == 0 and result.output.startswith("Wrote 1 answers")
+    rows = list(csv.DictReader(open(out, newline="", encoding="utf-8")))
+    assert [(r["turn_id"], r["code"], r["reviewer"], r["answer"]) for r in rows] == [
+        (item.turn_id, "hope", "alice", "does not apply")]
 
 
 def test_cli_train_models_queue(run_cli, small_gold):

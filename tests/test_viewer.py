@@ -217,7 +217,7 @@ def test_viewer_export_offers_codings_and_decisions(project):
     assert not app.exception
     labels = [element.proto.label for element in app.get("download_button")]
     assert labels == ["Download codings CSV", "Download decisions CSV",
-                      "Download REFI-QDA project (.qdpx)"]
+                      "Download answers CSV", "Download REFI-QDA project (.qdpx)"]
 
 
 def test_viewer_markup_escapes_text_and_titles():
@@ -447,7 +447,7 @@ def test_viewer_a_new_reviewer_reviews_twenty_codes_sees_agreement_change_and_ex
     assert 0 < auto_only <= 5 and 0 < both <= 15 and table["only dana (review)"].sum() == 0
     assert not table.equals(halfway[1])
     app.sidebar.radio(key="page").set_value("Export").run()
-    assert not app.exception and len(app.get("download_button")) == 3
+    assert not app.exception and len(app.get("download_button")) == 4
     rows = _rows(db, "SELECT verdict, reviewer FROM decisions")
     assert len(rows) == 20 and {r["reviewer"] for r in rows} == {"dana"}
     store = Store.open(db)
@@ -489,6 +489,10 @@ def test_viewer_review_asks_the_learned_coders_questions(small_gold, partial_gol
     assert app.success[0].value.startswith("Withdrawn: ")
     assert _rows(db, "SELECT applies FROM answers ORDER BY pk")[-1]["applies"] is None
     assert int(app.caption[0].value.split()[0]) == asked
+    app.sidebar.radio(key="page").set_value("Export").run()
+    answers = app.get("download_button")
+    assert any(button.proto.label == "Download answers CSV" for button in answers)
+    app.sidebar.radio(key="page").set_value("Review").run()
     rare = next(iter(model.manifest["fallback_to_rules"]))
     app.selectbox(key="review_code").set_value(rare).run()
     assert app.info[0].value.startswith(f"Model {model.model_id} has no classifier for {rare}")

@@ -29,6 +29,16 @@ class ReltextGroup(click.Group):
             raise click.ClickException(str(error)) from error
 
 
+def table_output(command: Callable[..., Any]) -> Callable[..., Any]:
+    """``--format csv|parquet|jsonl`` and ``--out FILE`` on an export command."""
+    from ..export import TABLE_FORMATS
+
+    command = click.option("--out", required=True, type=click.Path(),
+                           help="File to write.")(command)
+    return click.option("--format", "format", type=click.Choice(TABLE_FORMATS), default="csv",
+                        show_default=True, help="File format.")(command)
+
+
 def db_option(command: Callable[..., Any]) -> Callable[..., Any]:
     """``--db PATH`` on a command, falling back to the group's ``--db`` and $RELTEXT_DB."""
 

@@ -4,13 +4,11 @@ from __future__ import annotations
 
 import click
 
-from ..export import TABLE_FORMATS, write_table
-from . import CONTEXT_SETTINGS, db_option, export, main, open_project, table
+from ..export import write_table
+from . import CONTEXT_SETTINGS, db_option, export, main, open_project, table, table_output
 
 @export.command("codings", context_settings=CONTEXT_SETTINGS)
-@click.option("--format", "format", type=click.Choice(TABLE_FORMATS), default="csv",
-              show_default=True, help="File format.")
-@click.option("--out", required=True, type=click.Path(), help="File to write.")
+@table_output
 @click.option("--coder", default=None, help="Only this coder's codings (e.g. human:alice).")
 @db_option
 def export_codings(format: str, out: str, coder: str | None, db: str | None) -> None:

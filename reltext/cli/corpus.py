@@ -7,10 +7,10 @@ import sys
 
 import click
 
-from ..export import TABLE_FORMATS, write_table
+from ..export import write_table
 from ..pseudonymise import SCOPES, write_report
 from ..readers import FORMATS
-from . import CONTEXT_SETTINGS, db_option, export, main, open_project, table
+from . import CONTEXT_SETTINGS, db_option, export, main, open_project, table, table_output
 from .privacy import build_pseudonymiser
 
 @main.command(context_settings=CONTEXT_SETTINGS)
@@ -120,9 +120,7 @@ def transcripts(as_json: bool, db: str | None) -> None:
 
 
 @export.command("turns", context_settings=CONTEXT_SETTINGS)
-@click.option("--format", "format", type=click.Choice(TABLE_FORMATS), default="csv",
-              show_default=True, help="File format.")
-@click.option("--out", required=True, type=click.Path(), help="File to write.")
+@table_output
 @db_option
 def export_turns(format: str, out: str, db: str | None) -> None:
     """All turns, one row each: transcript_id, turn_id, speaker, role, offsets, text, metadata.

@@ -9,8 +9,9 @@ from pathlib import Path
 import click
 
 from ..errors import ReltextError
+from ..export import write_table
 from ..files import check_folder, write_text
-from . import CONTEXT_SETTINGS, db_option, main, open_project, table
+from . import CONTEXT_SETTINGS, db_option, export, main, open_project, table, table_output
 
 
 @main.command(context_settings=CONTEXT_SETTINGS)
@@ -192,3 +193,20 @@ def answer(transcript_id: str, turn_id: str, code: str, applies: bool | None, re
     given = open_project(db).answer(reviewer, transcript_id, turn_id, code, applies=applies)
     click.echo(f"{given['reviewer']}: {code} {'applies' if applies else 'does not apply'} to "
                f"{transcript_id}/{turn_id}.")
+
+
+@export.command("answers", context_settings=CONTEXT_SETTINGS)
+@table_output
+@db_option
+def export_answers(format: str, out: str, db: str | None) -> None:
+    """Every answer to the queue's questions, undos included, oldest first.
+
+    \b
+    Example:
+        reltext export answers --format csv --out answers.csv
+    """
+    from ..active_learning import answers_frame
+
+    frame = answers_frame(open_project(db).store)
+    path = write_table(frame, out, format)
+    click.echo(f"Wrote {len(frame)} answers to {path}.")

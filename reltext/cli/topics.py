@@ -9,11 +9,12 @@ from typing import Any
 import click
 
 from ..errors import ReltextError
-from ..export import TABLE_FORMATS, write_table
+from ..export import write_table
 from ..files import atomic_path
 from ..topic_views import TURN_TOPIC_COLUMNS, plot_topic_distribution
 from ..topics import EMBEDDINGS, RUN_KIND, UNITS, TopicSettings, parse_where
-from . import CONTEXT_SETTINGS, ReltextGroup, db_option, export, main, open_project, table
+from . import (CONTEXT_SETTINGS, ReltextGroup, db_option, export, main, open_project, table,
+               table_output)
 
 run_option = click.option("--run", "run_id", default=None, metavar="RUN_ID",
                           help="The topics run (default: the latest).")
@@ -290,9 +291,7 @@ def _save_figure(figure: Any, path: Path) -> None:
 
 
 @export.command("topics", context_settings=CONTEXT_SETTINGS)
-@click.option("--format", "format", type=click.Choice(TABLE_FORMATS), default="csv",
-              show_default=True, help="File format.")
-@click.option("--out", required=True, type=click.Path(), help="File to write.")
+@table_output
 @run_option
 @db_option
 def export_topics(format: str, out: str, run_id: str | None, db: str | None) -> None:
@@ -308,9 +307,7 @@ def export_topics(format: str, out: str, run_id: str | None, db: str | None) -> 
 
 
 @export.command("turn-topics", context_settings=CONTEXT_SETTINGS)
-@click.option("--format", "format", type=click.Choice(TABLE_FORMATS), default="csv",
-              show_default=True, help="File format.")
-@click.option("--out", required=True, type=click.Path(), help="File to write.")
+@table_output
 @run_option
 @db_option
 def export_turn_topics(format: str, out: str, run_id: str | None, db: str | None) -> None:

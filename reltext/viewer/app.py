@@ -84,6 +84,11 @@ def main() -> None:
         st.caption(f"Project: {store.path}")
     if page != "Transcript" and "transcript" in st.query_params:
         del st.query_params["transcript"]
+    # Streamlit forgets a widget's value on a run that does not draw it; set again, these
+    # choices outlast a visit to another page.
+    for key in pages.KEPT_CHOICES:
+        if key in st.session_state:
+            st.session_state[key] = st.session_state[key]
     listed[page](store, session)
     # After the page is drawn, so the first page does not wait on it.
     analysis.warm(store)

@@ -32,6 +32,8 @@ PAGE_SIZE = 50
 CHECK_CODES = "Auto-codes to check"
 ASK_MODEL = "Questions from the learned coder"
 QUESTIONS = 200
+# Choices kept while the reviewer visits other pages.
+KEPT_CHOICES = ("review_mode",)
 # Transcript attributes offered as filters on the Corpus page, when the project has them.
 FILTER_ATTRIBUTES = ("role", "wave", "site")
 
@@ -580,6 +582,13 @@ def render_export(store: Store, session: Session, *, title: str = "Export") -> N
         "Download decisions CSV", file_name="decisions.csv", mime="text/csv",
         key="export_decisions",
         data=lambda: review.decisions_frame(store, reviewer=own).to_csv(index=False)
+        .encode("utf-8"))
+    st.write("Every answer to the learned coder's questions with its reviewer, time, the "
+             "model that asked and its probability; undos are rows too" +
+             (" (yours only: blind mode)." if session.blind else "."))
+    st.download_button(
+        "Download answers CSV", file_name="answers.csv", mime="text/csv", key="export_answers",
+        data=lambda: active_learning.answers_frame(store, reviewer=own).to_csv(index=False)
         .encode("utf-8"))
     accepted_only = st.checkbox("REFI-QDA: only the codings whose latest decision accepts or "
                                 "corrects them", key="export_accepted_only")
