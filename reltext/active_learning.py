@@ -185,17 +185,18 @@ def undo_last_answer(store: Store, reviewer: str, *, answer_id: str | None = Non
                      ) -> dict[str, Any] | None:
     """Withdraw the reviewer's latest standing answer (its pair goes back to the queue).
 
-    Returns the answer withdrawn, or None when there was none.
+    Returns the answer withdrawn, or None when there was none (or when this ``answer_id``
+    was sent before: a resent undo withdraws nothing more).
     """
     with store.write() as conn:
         standing = store.answers(conn, reviewer=reviewer)
         if not standing:
             return None
         last = standing[-1]
-        store.add_answer(conn, {"answer_id": answer_id or new_decision_id(),
-                                "turn_pk": last["turn_pk"], "code": last["code"],
-                                "reviewer": last["reviewer"], "applies": None})
-    return last
+        withdrawn = store.add_answer(conn, {"answer_id": answer_id or new_decision_id(),
+                                            "turn_pk": last["turn_pk"], "code": last["code"],
+                                            "reviewer": last["reviewer"], "applies": None})
+    return last if withdrawn else None
 
 
 def _row(turn: dict[str, Any], code: str, probability: float | None, threshold: float | None,

@@ -326,8 +326,9 @@ def test_answers_leave_the_queue_label_the_next_training_and_undo(unsure_project
     label = dict(zip([t["turn_pk"] for t in data.turns], data.labels[:, 0], strict=True))
     assert label[first.turn_pk] == 0 and label[second.turn_pk] == 1
 
-    withdrawn = active_learning.undo_last_answer(project.store, "bob")
+    withdrawn = active_learning.undo_last_answer(project.store, "bob", answer_id="undo")
     assert withdrawn["turn_pk"] == second.turn_pk
+    assert active_learning.undo_last_answer(project.store, "bob", answer_id="undo") is None
     assert active_learning.last_answer(project.store, "bob") is None
     assert active_learning.last_answer(project.store, "alice")["turn_pk"] == first.turn_pk
     data = training.collect_training_data(project.store, codes=["agency"])
