@@ -57,26 +57,54 @@ def find_files(paths: Sequence[str | Path], *, skip: Sequence[Path] = ()) -> lis
     Raises:
         ReltextError: a path does not exist.
     """
-    skipped = {p.resolve() for p in skip}
+    return scan_paths(paths, skip=skip)[0]
+
+
+def scan_paths(paths: Sequence[str | Path], *, skip: Sequence[Path] = ()
+               ) -> tuple[list[Path], list[tuple[Path, str]]]:
+    """The transcript files named by ``paths``, and what a folder held that is left out, why.
+
+    Raises:
+        ReltextError: a path does not exist.
+    """
+    skipped_paths = {p.resolve() for p in skip}
     files: list[Path] = []
+    skipped: list[tuple[Path, str]] = []
     for raw in paths:
         path = Path(raw)
         if path.is_dir():
             for candidate in sorted(path.rglob("*")):
-                if (
-                    candidate.is_file()
-                    and candidate.suffix.lower() in SUFFIXES
-                    and not any(part.startswith(".") for part in candidate.relative_to(path).parts)
-                    and candidate.stem.lower() not in _NOT_TRANSCRIPTS
-                    and candidate.resolve() not in skipped
-                ):
+                parts = candidate.relative_to(path).parts
+                if any(part.startswith(".") for part in parts[:-1]) or not candidate.is_file():
+                    continue  # inside a hidden folder (.git), or a folder itself
+                reason = _skip_reason(candidate, skipped_paths)
+                if reason is None:
                     files.append(candidate)
+                else:
+                    skipped.append((candidate, reason))
         elif path.is_file():
             files.append(path)
         else:
             raise ReltextError("no such file or folder", path=path,
                                fix="Check the path; folders are searched recursively.")
-    return files
+    return files, skipped
+
+
+def _skip_reason(path: Path, manifests: set[Path]) -> str | None:
+    """Why a file found in a folder is not read as a transcript, or None when it is."""
+    suffix = path.suffix.lower()
+    if path.name.startswith("."):
+        return "a hidden file"
+    if path.resolve() in manifests:
+        return "the manifest"
+    if path.stem.lower() in _NOT_TRANSCRIPTS:
+        return f"a {path.stem.lower()} file, not a transcript"
+    if suffix == ".doc":
+        return "an old Word .doc: save it as .docx to ingest it"
+    if suffix not in SUFFIXES:
+        return (f"not a transcript format ({suffix or 'no extension'}); reltext reads "
+                f"{', '.join(sorted(SUFFIXES))}")
+    return None
 
 
 def content_hash(transcript: Transcript) -> str:

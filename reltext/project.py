@@ -21,7 +21,7 @@ from .effective import check_coder, coded_turns, effective_codings
 from .batch import BatchProgress
 from .export import codings_frame, transcripts_frame, turns_frame
 from .gold import import_codings
-from .ingest import IngestResult, find_files, ingest_files
+from .ingest import IngestResult, find_files, ingest_files, scan_paths
 from .manifest import Manifest, load_manifest
 from .pseudonymise import (
     Pseudonymiser,
@@ -102,9 +102,15 @@ class Project:
         return list(self.iter_ingest(paths, format=format, manifest=manifest))
 
     def count_files(self, paths: Sequence[str | os.PathLike[str]], *, manifest=None) -> int:
+        return len(self.scan(paths, manifest=manifest)[0])
+
+    def scan(self, paths: Sequence[str | os.PathLike[str]], *, manifest=None
+             ) -> tuple[list[Path], list[tuple[Path, str]]]:
+        """The files :meth:`iter_ingest` would read, and those its folders hold that it
+        leaves out, each with the reason (see :func:`reltext.ingest.scan_paths`)."""
         skip = [Path(manifest)] if manifest is not None and not isinstance(manifest, Manifest) \
             else []
-        return len(find_files([Path(p) for p in paths], skip=skip))
+        return scan_paths([Path(p) for p in paths], skip=skip)
 
     # -- reading ------------------------------------------------------------------------
 

@@ -88,6 +88,23 @@ def test_ingest_bad_file_among_good_ones(run_cli, corpus, fresh_db):
     assert set(Project(fresh_db).transcripts().transcript_id) == {"sam_w1", "kim"}
 
 
+def test_ingest_folder_lists_what_it_skipped_and_why(run_cli, corpus, fresh_db):
+    (corpus / "sam_w1.mp3").write_bytes(b"ID3\x03")
+    (corpus / "notes.doc").write_bytes(b"\xd0\xcf\x11\xe0")
+    (corpus / "README.md").write_text("About this study.\n", encoding="utf-8")
+    result = run_cli("ingest", str(corpus), "--manifest", str(corpus / "manifest.yaml"))
+    assert result.exit_code == 0, result.output
+    skipped = sorted(line for line in result.output.splitlines() if line.startswith("Skipped:"))
+    assert skipped == [
+        f"Skipped: {corpus / 'README.md'}: a readme file, not a transcript.",
+        f"Skipped: {corpus / 'manifest.yaml'}: the manifest.",
+        f"Skipped: {corpus / 'notes.doc'}: an old Word .doc: save it as .docx to ingest it.",
+        f"Skipped: {corpus / 'sam_w1.mp3'}: not a transcript format (.mp3); reltext reads "
+        ".csv, .docx, .pdf, .qde, .qdpx, .srt, .tab, .text, .tsv, .txt, .vtt, .xlsx.",
+    ]
+    assert "2 transcript(s) added" in result.output and "4 other file(s) skipped" in result.output
+
+
 @pytest.mark.parametrize(
     ("name", "content", "expected"),
     [

@@ -262,3 +262,89 @@ def test_readers_composed_offsets_select_turn_text(turns, header):
     transcript = compose_transcript("t", raw, format="vtt", source="t.vtt", header=header)
     transcript.check_offsets()
     assert [t.text for t in transcript.turns] == [t for _, t in turns]
+
+
+# A header block as researchers type it: keys that look like speaker labels (Interviewer,
+# Participant) above timestamped turns.
+HEADER = """Interviewer: RH
+Participant: STR04 (STR worker, 6 years in post)
+Date: 14 March 2024
+Location: Westbrook CMHT
+Study: STR evaluation, wave 1
+
+[00:00:04] RH: Thanks for making the time. Could you tell me about your role?
+[00:00:11] STR04: I've been an STR worker for six years now.
+[00:01:02] RH: And how do clients see you?
+[00:01:09] STR04: Most of them rely on me, I think.
+"""
+
+
+def test_readers_labelled_header_block_is_metadata_not_turns(tmp_path):
+    (transcript,) = read_transcripts(write(tmp_path, "str04.txt", HEADER))
+    assert speakers(transcript) == ["RH", "STR04", "RH", "STR04"]
+    assert [turn.role for turn in transcript.turns] == ["interviewer", "participant"] * 2
+    assert transcript.meta["interviewer"] == "RH"
+    assert transcript.meta["participant"] == "STR04 (STR worker, 6 years in post)"
+    assert transcript.meta["location"] == "Westbrook CMHT"
+    transcript.check_offsets()
+
+
+def test_readers_labelled_opening_exchange_is_not_a_header(tmp_path):
+    text = ("Interviewer: Thanks for coming.\nParticipant: No problem.\n\n"
+            "Interviewer: How has it been?\nParticipant: Better.\n")
+    (transcript,) = read_transcripts(write(tmp_path, "p1.txt", text))
+    assert speakers(transcript) == ["Interviewer", "Participant"] * 2
+
+
+def pdf_bytes(pages: list[list[str]]) -> bytes:
+    """A PDF with a text layer: each page's lines set in Helvetica, top to bottom."""
+    def literal(line: str) -> str:
+        return line.replace("\\", "\\\\").replace("(", "\\(").replace(")", "\\)")
+
+    objects = [b"<< /Type /Catalog /Pages 2 0 R >>", b"",
+               b"<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica "
+               b"/Encoding /WinAnsiEncoding >>"]
+    kids = []
+    for lines in pages:
+        stream = ("BT /F1 11 Tf 14 TL 72 760 Td "
+                  + " ".join(f"({literal(line)}) Tj T*" for line in lines) + " ET"
+                  ).encode("cp1252")
+        objects.append(b"<< /Length %d >>\nstream\n%s\nendstream" % (len(stream), stream))
+        objects.append(b"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 612 792] /Contents %d 0 R "
+                       b"/Resources << /Font << /F1 3 0 R >> >> >>" % len(objects))
+        kids.append(len(objects))
+    objects[1] = (b"<< /Type /Pages /Kids [%s] /Count %d >>"
+                  % (b" ".join(b"%d 0 R" % kid for kid in kids), len(kids)))
+    out, offsets = bytearray(b"%PDF-1.4\n"), []
+    for number, body in enumerate(objects, 1):
+        offsets.append(len(out))
+        out += b"%d 0 obj\n%s\nendobj\n" % (number, body)
+    xref = len(out)
+    out += b"xref\n0 %d\n0000000000 65535 f \n" % (len(objects) + 1)
+    out += b"".join(b"%010d 00000 n \n" % offset for offset in offsets)
+    out += b"trailer\n<< /Size %d /Root 1 0 R >>\nstartxref\n%d\n%%%%EOF\n" % (
+        len(objects) + 1, xref)
+    return bytes(out)
+
+
+def test_readers_pdf_text_layer_turns_and_offsets(tmp_path):
+    header, body = HEADER.split("\n\n")
+    lines = body.splitlines()
+    path = write(tmp_path, "str04.pdf", pdf_bytes([
+        [*header.splitlines(), "", *lines[:2], "Page 1 of 2"],
+        [*lines[2:], "Page 2 of 2"],
+    ]))
+    (transcript,) = read_transcripts(path)
+    assert transcript.format == "pdf" and transcript.transcript_id == "str04"
+    assert speakers(transcript) == ["RH", "STR04", "RH", "STR04"]
+    assert transcript.turns[1].text == "I've been an STR worker for six years now."
+    assert transcript.turns[1].timestamp == "00:00:11"
+    assert "Page" not in transcript.text
+    assert transcript.meta["location"] == "Westbrook CMHT"
+    transcript.check_offsets()
+
+
+def test_readers_pdf_without_text_layer_says_so(tmp_path):
+    path = write(tmp_path, "scan.pdf", pdf_bytes([[]]))
+    with pytest.raises(TranscriptFormatError, match="no text layer.*OCR"):
+        read_transcripts(path)

@@ -37,16 +37,20 @@ def ingest(paths: tuple[str, ...], format: str | None, manifest: str | None, pse
            silent: bool, db: str | None) -> None:
     """Add transcripts (files or folders) to the project.
 
-    Reads speaker-labelled text, WebVTT and SRT captions, Word .docx, turn tables
-    (CSV, TSV, .xlsx) and REFI-QDA projects (.qdpx, .qde: their sources, codes and codings).
-    Unchanged files are skipped; a changed file becomes a new version.
+    Reads speaker-labelled text, WebVTT and SRT captions, Word .docx, PDF with a text layer,
+    turn tables (CSV, TSV, .xlsx) and REFI-QDA projects (.qdpx, .qde: their sources, codes
+    and codings). Unchanged files are skipped; a changed file becomes a new version. Files
+    in a folder that are not read (other formats, manifests, READMEs) are listed with why.
 
     \b
     Example:
         reltext ingest interviews/ --manifest interviews/manifest.yaml
     """
     project = open_project(db, create=True)
-    total = project.count_files(paths, manifest=manifest)
+    files, skipped = project.scan(paths, manifest=manifest)
+    total = len(files)
+    for path, reason in skipped:
+        click.echo(f"Skipped: {path}: {reason}.", err=True)
     pseudonymiser = None
     if pseudonymise:
         if not key_out:
@@ -82,6 +86,8 @@ def ingest(paths: tuple[str, ...], format: str | None, manifest: str | None, pse
         parts.append(f"{codings} codings imported")
     if failed:
         parts.append(f"{failed} file(s) failed")
+    if skipped:
+        parts.append(f"{len(skipped)} other file(s) skipped")
     click.echo(f"Ingested {total} file(s) into {project.path}: {', '.join(parts)}.")
     if pseudonymiser is not None:
         if report:

@@ -17,20 +17,23 @@ from .captions import looks_like_srt, parse_srt, parse_vtt
 from .docx import parse_docx
 from .encoding import EncodingWarning, decode_text
 from .labelled import parse_labelled
+from .pdf import parse_pdf
 from .table import parse_delimited, parse_xlsx
 
 __all__ = ["FORMATS", "EncodingWarning", "detect_format", "read_transcripts", "SUFFIXES"]
 
-FORMATS = ("text", "vtt", "srt", "docx", "csv", "tsv", "xlsx", "qdpx")
+FORMATS = ("text", "vtt", "srt", "docx", "pdf", "csv", "tsv", "xlsx", "qdpx")
 SUFFIXES = {
     ".txt": "text", ".text": "text", ".vtt": "vtt", ".srt": "srt", ".docx": "docx",
     ".csv": "csv", ".tsv": "tsv", ".tab": "tsv", ".xlsx": "xlsx",
-    ".qdpx": "qdpx", ".qde": "qdpx",
+    ".qdpx": "qdpx", ".qde": "qdpx", ".pdf": "pdf",
 }
 
 
 def detect_format(path: Path, data: bytes) -> str:
     """The format of a file, from its extension, checked against its first bytes."""
+    if data.lstrip()[:5] == b"%PDF-":
+        return "pdf"
     if data.startswith(b"PK"):
         if path.suffix.lower() == ".xlsx":
             return SUFFIXES[path.suffix.lower()]
@@ -45,7 +48,7 @@ def detect_format(path: Path, data: bytes) -> str:
         if any(name.startswith("xl/") for name in names):
             return "xlsx"
     suffix = SUFFIXES.get(path.suffix.lower())
-    if suffix in ("docx", "xlsx", "csv", "tsv", "qdpx"):
+    if suffix in ("docx", "pdf", "xlsx", "csv", "tsv", "qdpx"):
         return suffix
     head = data[:4096].lstrip(b"\xef\xbb\xbf")
     if head.startswith(b"WEBVTT"):
@@ -98,6 +101,8 @@ def read_transcripts(
         transcripts = list(read_qdpx(path).transcripts)
     elif format == "docx":
         transcripts = [parse_docx(transcript_id, data, source=source)]
+    elif format == "pdf":
+        transcripts = [parse_pdf(transcript_id, data, source=source)]
     elif format == "xlsx":
         transcripts = parse_xlsx(data, source=source)
     else:

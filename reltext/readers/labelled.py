@@ -3,14 +3,16 @@
 Recognised labels include ``Sam:``, ``SAM:``, ``Participant 3:``, ``P01:``, ``Q:``/``A:``,
 ``Interviewer:``/``Respondent:``, optionally after a ``[hh:mm:ss]``, ``(hh:mm:ss)`` or bare
 ``hh:mm:ss`` timestamp. Lines without a label continue the turn above; lines before the
-first label are the transcript's preamble (metadata, not a turn).
+first label are the transcript's preamble (metadata, not a turn). So is a header block of
+``Key: value`` lines at the top (``Interviewer: RH``, ``Participant: STR04``, ``Date: ...``),
+even where its keys look like speaker labels: see :func:`header_lines`.
 """
 
 from __future__ import annotations
 
 import re
 from collections import Counter
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from ..errors import TranscriptFormatError
@@ -94,6 +96,8 @@ def parse_labelled(
         if match and match.group("label").strip().lower() in _METADATA_KEYS:
             match = None
         matches.append(match)
+    header = header_lines(text, lines, matches)
+    matches[:header] = [None] * header
     counts = Counter(_label(m) for m in matches if m)
     strong = [
         line.bold_label is not None or (m is not None and _is_recurring_or_known(m, counts))
@@ -176,10 +180,15 @@ def parse_labelled(
     meta: dict[str, Any] = {}
     if preamble:
         meta["preamble"] = preamble
+        for line in lines[:header]:  # every key of a header block
+            key, _, value = text[line.start:line.end].partition(":")
+            if key.strip():
+                meta.setdefault(_key(key).replace(" ", "_"), value.strip())
         for raw in preamble.split("\n"):
             key, sep, value = raw.partition(":")
-            if sep and key.strip().lower() in _METADATA_KEYS and value.strip():
-                meta.setdefault(key.strip().lower(), value.strip())
+            if sep and _key(key) in _METADATA_KEYS and value.strip():
+                meta.setdefault(_key(key), value.strip())
+    turns = _roles_from_header(turns, text, lines[:header])
     return Transcript(
         transcript_id=transcript_id,
         text=text,
@@ -188,6 +197,57 @@ def parse_labelled(
         source=source,
         meta=meta,
     )
+
+
+def header_lines(text: str, lines: list[Line], matches: list[re.Match[str] | None]) -> int:
+    """How many lines at the top are a header block of ``Key: value`` lines, 0 if none.
+
+    The block runs from the top to a blank line or the first timestamped line. It is a
+    header when its lines all read ``Key: value``, no key repeats, none has a timestamp,
+    and a key is a metadata key (``Date``, ``Location``, ``Study``...) or the turns below
+    are timestamped. ``Interviewer: RH`` there names the interviewer; it is not a turn.
+    """
+    top = 0
+    while top < len(lines) and not _line(text, lines[top]).strip():
+        top += 1
+    end, keys = top, []
+    while end < len(lines) and _line(text, lines[end]).strip() \
+            and not _TIMESTAMPED.match(text, lines[end].start, lines[end].end):
+        key, sep, value = _line(text, lines[end]).partition(":")
+        if not sep or not value.strip() or not key.strip() or len(key) > 30:
+            return 0
+        keys.append(_key(key))
+        end += 1
+    if not keys or end == len(lines) or len(set(keys)) < len(keys):
+        return 0
+    below = [m for m in matches[end:] if m is not None]
+    timed_below = bool(below) and all(
+        any(m.group(g) for g in ("t1", "t2", "t3", "t4")) for m in below)
+    return end if timed_below or any(key in _METADATA_KEYS for key in keys) else 0
+
+
+def _line(text: str, line: Line) -> str:
+    return text[line.start:line.end]
+
+
+_TIMESTAMPED = re.compile(rf"[ \t]*(?:\[{_TIME}\]|\({_TIME}\)|\d{{1,2}}:\d{{2}}:\d{{2}})")
+
+
+def _roles_from_header(turns: list[Turn], text: str, header: list[Line]) -> list[Turn]:
+    """Turns of a speaker the header names by role (``Interviewer: RH``) get that role."""
+    roles = {}
+    for line in header:
+        key, _, value = text[line.start:line.end].partition(":")
+        words = value.split()
+        role = role_for_label(key.strip())
+        if role and words:
+            roles.setdefault(words[0].strip(",;()"), role)
+    return [replace(turn, role=roles[turn.speaker]) if not turn.role and turn.speaker in roles
+            else turn for turn in turns]
+
+
+def _key(key: str) -> str:
+    return re.sub(r"[ \t]+", " ", key.strip()).lower()
 
 
 def _label(match: re.Match[str]) -> str:
