@@ -7,7 +7,9 @@ team's existing manual coding come in this way.
 from __future__ import annotations
 
 import csv
+import difflib
 import io
+import re
 from collections.abc import Collection
 from pathlib import Path
 
@@ -17,6 +19,8 @@ from .readers.encoding import decode_text
 from .store import Store
 
 TurnCodes = dict[tuple[str, str], set[str]]
+# What people join codes with instead of ';' ("connection, trust", "hope/agency").
+_SEPARATOR = re.compile(r"[,|/\s;]+")
 
 
 def read_codings_csv(path: str | Path, *, known_codes: Collection[str] | None = None) -> TurnCodes:
@@ -25,7 +29,9 @@ def read_codings_csv(path: str | Path, *, known_codes: Collection[str] | None = 
     ``utterance_id`` is accepted for ``turn_id`` (the AnnoMI name).
 
     Raises:
-        ReltextError: the file is missing a column, repeats a turn, or names an unknown code.
+        ReltextError: the file is missing a column, repeats a turn, joins codes with
+            something other than ';' (``connection, trust``), or names a code not in
+            ``known_codes`` (``conection``).
     """
     path = Path(path)
     try:
@@ -51,15 +57,42 @@ def read_codings_csv(path: str | Path, *, known_codes: Collection[str] | None = 
                                path=path, line=reader.line_num,
                                fix="Give each turn one row, its codes joined by ';'.")
         codes = {code.strip() for code in (row["codes"] or "").split(";") if code.strip()}
-        if known_codes is not None:
-            unknown = sorted(codes - set(known_codes))
-            if unknown:
-                raise ReltextError(
-                    f"unknown code(s) {unknown}", path=path, line=reader.line_num,
-                    fix=f"Use the codebook's keys: {', '.join(sorted(known_codes))}.",
-                )
+        _check_codes(codes, row["codes"] or "", known_codes, path=path, line=reader.line_num)
         result[key] = codes
     return result
+
+
+def _check_codes(codes: set[str], cell: str, known_codes: Collection[str] | None, *,
+                 path: Path, line: int) -> None:
+    """Raise on a code list that is not keys joined by ';', or that names unknown codes."""
+    keys = ", ".join(sorted(known_codes or ()))
+    for code in sorted(codes):
+        if _SEPARATOR.search(code):
+            joined = ";".join(part for part in _SEPARATOR.split(cell) if part)
+            raise ReltextError(
+                f"the codes {cell.strip()!r} are not code keys joined by ';'", path=path,
+                line=line, fix=f"Write them as {joined}"
+                + (f", with the codebook's keys: {keys}" if keys else "")
+                + ". Nothing was imported.")
+    unknown = sorted(codes - set(known_codes)) if known_codes is not None else []
+    if unknown:
+        near = difflib.get_close_matches(unknown[0], list(known_codes), n=1)
+        hint = f" (did you mean {near[0]!r}?)" if near else ""
+        raise ReltextError(
+            f"unknown code{'s' if len(unknown) > 1 else ''} "
+            f"{', '.join(repr(code) for code in unknown)}{hint}", path=path, line=line,
+            fix=f"Use the codebook's keys, joined by ';': {keys}. Nothing was imported.")
+
+
+def project_code_keys(store: Store) -> list[str]:
+    """The codes a project's codings may use: its latest codebook's, else the bundled one's."""
+    with store.read() as conn:
+        listed = [code["key"] for code in store.latest_codes(conn)]
+    if listed:
+        return listed
+    from .codebook import load_codebook
+
+    return list(load_codebook().keys)
 
 
 def import_codings(
@@ -68,6 +101,7 @@ def import_codings(
     """Add a human coder's codings from a CSV, all or nothing; whole turns are coded.
 
     Importing the same coder's file again replaces that coder's codings on those turns.
+    ``known_codes`` defaults to the project's codebook (:func:`project_code_keys`).
 
     Returns:
         ``{"turns": ..., "codings": ...}`` counts.
@@ -79,7 +113,8 @@ def import_codings(
     if not coder.startswith("human:") or not coder.removeprefix("human:").strip():
         raise ReltextError(f"coder {coder!r} is not a human coder name",
                            fix="Name it like --coder human:alice.")
-    turn_codes = read_codings_csv(path, known_codes=known_codes)
+    turn_codes = read_codings_csv(
+        path, known_codes=project_code_keys(store) if known_codes is None else known_codes)
     with store.write() as conn:
         turns = store.turn_keys(conn)
         missing = [key for key in turn_codes if key not in turns]

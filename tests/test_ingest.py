@@ -207,3 +207,31 @@ def test_ingest_import_and_export_codings(run_cli, tmp_path, fresh_db):
     result = run_cli("import-codings", str(bad), "--coder", "human:ann")
     assert result.exit_code == 1
     assert "1 row(s) name turns not in the project, the first being turn 'zz'" in result.output
+
+
+@pytest.mark.parametrize(
+    ("cell", "expected"),
+    [
+        ("conection", "line 3: unknown code 'conection' (did you mean 'connection'?). Use the "
+                      "codebook's keys, joined by ';': agency, connection, disempowerment, "
+                      "empowerment, hope, hopelessness, isolation, locus_other, locus_self, "
+                      "locus_situation, mistrust, reflexivity, stigma, trust. Nothing was "
+                      "imported."),
+        ('"connection, trust"', "line 3: the codes 'connection, trust' are not code keys "
+                                "joined by ';'. Write them as connection;trust, with the "
+                                "codebook's keys: agency, connection,"),
+    ],
+)
+def test_ingest_import_codings_refuses_unknown_and_malformed_codes(run_cli, tmp_path, fresh_db,
+                                                                   cell, expected):
+    table = tmp_path / "turns.csv"
+    table.write_text("transcript_id,turn_id,speaker,text\n"
+                     "t,a1,Sam,I trust her.\nt,a2,Sam,My mates stuck by me.\n", encoding="utf-8")
+    run_cli("ingest", str(table))
+    codes = tmp_path / "codes.csv"
+    codes.write_text(f"transcript_id,turn_id,codes\nt,a1,trust\nt,a2,{cell}\n", encoding="utf-8")
+    result = run_cli("import-codings", str(codes), "--coder", "human:ann")
+    assert result.exit_code == 1
+    errors = result.output.strip().splitlines()
+    assert len(errors) == 1 and errors[0].startswith(f"Error: {codes}, {expected}")
+    assert Project(fresh_db).codings().empty  # not even the good first row

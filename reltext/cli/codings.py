@@ -26,15 +26,26 @@ def export_codings(format: str, out: str, coder: str | None, db: str | None) -> 
 @main.command("import-codings", context_settings=CONTEXT_SETTINGS)
 @click.argument("file", type=click.Path())
 @click.option("--coder", required=True, help="The human coder's name, as human:NAME.")
+@click.option("--codebook", default=None, type=click.Path(dir_okay=False),
+              help="The codebook YAML whose keys the codes must be (default: the project's "
+                   "codebook, else the bundled relational one).")
 @db_option
-def import_codings_command(file: str, coder: str, db: str | None) -> None:
+def import_codings_command(file: str, coder: str, codebook: str | None, db: str | None) -> None:
     """Add existing human codings (transcript_id,turn_id,codes CSV) to the project.
+
+    Codes are the codebook's keys joined by ';'. A file with an unknown code or another
+    separator is refused whole, with the line and the valid keys.
 
     \b
     Example:
         reltext import-codings team/alice.csv --coder human:alice
     """
-    counts = open_project(db).import_codings(file, coder=coder)
+    known = None
+    if codebook is not None:
+        from ..codebook import load_codebook
+
+        known = list(load_codebook(codebook).keys)
+    counts = open_project(db).import_codings(file, coder=coder, known_codes=known)
     click.echo(f"Imported {counts['codings']} codings on {counts['turns']} turns as {coder}.")
 
 
