@@ -9,6 +9,10 @@ per coded turn, its distinct codes in ``codes``) and count **turns**: a turn tha
   empty when neither occurs.
 - SOS profile: the share of each locus among the locus codes of a group's turns, and the
   individualisation index: the share of locus-coded turns that carry ``locus_self``.
+
+A participant's balance and profile count their own turns only (:func:`own_turns`): an
+interviewer's turns are context, never counted as the participant's. The command line, the
+viewer and the report all group through these functions, so they agree.
 """
 
 from __future__ import annotations
@@ -50,6 +54,16 @@ def grouping_columns(turns: pd.DataFrame, by: str | list[str]) -> list[str]:
     return columns
 
 
+def own_turns(turns: pd.DataFrame) -> pd.DataFrame:
+    """The interviewed people's own turns (``is_participant``): never the interviewer's."""
+    return turns[turns["is_participant"]]
+
+
+def _counted(turns: pd.DataFrame, columns: list[str]) -> pd.DataFrame:
+    """The turns a grouping counts: by participant, only the participants' own."""
+    return own_turns(turns) if "participant" in columns else turns
+
+
 def code_indicators(turns: pd.DataFrame, codes: tuple[str, ...] | list[str]) -> pd.DataFrame:
     """A 0/1 column per code: whether each turn carries it."""
     # One numpy assignment for all turns and codes, not a Python pass per code.
@@ -70,7 +84,8 @@ def relational_balance(turns: pd.DataFrame, by: str | list[str] = "speaker") -> 
 
     Args:
         turns: The coded-turns table.
-        by: ``speaker``, ``transcript``, ``role``, ``wave``, ``participant`` or any column(s).
+        by: ``speaker``, ``transcript``, ``role``, ``wave``, ``participant`` (their own
+            turns only) or any column(s).
 
     Returns:
         One row per group: the grouping columns, ``turns`` (coded turns), a column per good
@@ -78,6 +93,7 @@ def relational_balance(turns: pd.DataFrame, by: str | list[str] = "speaker") -> 
         ``goods_share`` (goods / (goods + evils)); NaN where there are neither.
     """
     columns = grouping_columns(turns, by)
+    turns = _counted(turns, columns)
     indicators = code_indicators(turns, GOODS + EVILS)
     frame = pd.concat([turns[columns], indicators], axis=1)
     frame["turns"] = 1
@@ -102,6 +118,7 @@ def sos_profile(turns: pd.DataFrame, by: str | list[str] = "speaker") -> pd.Data
         NaN where the group has no locus-coded turn.
     """
     columns = grouping_columns(turns, by)
+    turns = _counted(turns, columns)
     indicators = code_indicators(turns, LOCI)
     frame = pd.concat([turns[columns], indicators], axis=1)
     frame["turns"] = 1
@@ -115,12 +132,13 @@ def sos_profile(turns: pd.DataFrame, by: str | list[str] = "speaker") -> pd.Data
     return result
 
 
-def wave_change(turns: pd.DataFrame, *, participant_turns_only: bool = True) -> pd.DataFrame:
+def wave_change(turns: pd.DataFrame) -> pd.DataFrame:
     """Change in balance and individualisation between a participant's first and last wave.
+
+    Counts the participants' own turns, as every grouping by participant does.
 
     Args:
         turns: The coded-turns table, with ``participant`` and ``wave``.
-        participant_turns_only: Count only the participants' own turns (not the interviewer's).
 
     Returns:
         One row per participant seen in two or more waves: ``participant``, ``first_wave``,
@@ -130,8 +148,6 @@ def wave_change(turns: pd.DataFrame, *, participant_turns_only: bool = True) -> 
     columns = ["participant", "first_wave", "last_wave", "waves",
                "balance_first", "balance_last", "balance_change",
                "individualisation_first", "individualisation_last", "individualisation_change"]
-    if participant_turns_only:
-        turns = turns[turns["is_participant"]]
     turns = turns[turns["wave"].astype(str).ne("")]
     if turns.empty:
         return pd.DataFrame(columns=columns)

@@ -33,7 +33,7 @@ import numpy as np
 import pandas as pd
 
 from . import __version__
-from .balance import EVILS, GOODS, LOCI, relational_balance, sos_profile, wave_change
+from .balance import EVILS, GOODS, LOCI, own_turns, relational_balance, sos_profile, wave_change
 from .cooccurrence import code_by_group, code_cooccurrence, code_frequencies, present_codes
 from .errors import ReltextError
 from .files import atomic_path, check_folder
@@ -108,7 +108,7 @@ def build_report(project: Project, *, coder: str | None = None,
     mentions = project.interactants(turns, lexicon=lexicon, progress=progress)
     transcripts = project.transcripts()
     sections = [
-        _overview(transcripts, turns, codings, coder),
+        _overview(project, transcripts, turns, codings, coder),
         _frequencies(turns, codings, codes, figures),
         _cooccurrence(turns, codes, figures),
         _balance(turns, figures),
@@ -127,8 +127,8 @@ def build_report(project: Project, *, coder: str | None = None,
 
 # -- sections -------------------------------------------------------------------------------
 
-def _overview(transcripts: pd.DataFrame, turns: pd.DataFrame, codings: pd.DataFrame,
-              coder: str) -> Section:
+def _overview(project: Project, transcripts: pd.DataFrame, turns: pd.DataFrame,
+              codings: pd.DataFrame, coder: str) -> Section:
     roles = turns.groupby("role").agg(turns=("turn_id", "size"),
                                       turns_with_codes=("codes", lambda c: sum(map(bool, c))),
                                       codings=("codings", "sum")).reset_index()
@@ -139,7 +139,7 @@ def _overview(transcripts: pd.DataFrame, turns: pd.DataFrame, codings: pd.DataFr
         ("coded turns", len(turns)),
         ("turns with at least one code", int(turns["codes"].map(bool).sum())),
         ("codings (after review decisions)", len(codings)),
-        ("codings reviewed", int(codings["status"].ne("unreviewed").sum())),
+        ("auto-codes reviewed", _reviewed(project)),
         ("coder", coder),
     ], columns=["", "value"])
     keep = [c for c in ("transcript_id", "turns", "words", "speakers", "participant_id", "wave",
@@ -152,6 +152,14 @@ def _overview(transcripts: pd.DataFrame, turns: pd.DataFrame, codings: pd.DataFr
         Block("The transcripts in the project with their speakers and attributes.",
               title="Transcripts", table=transcripts[keep]),
     ])
+
+
+def _reviewed(project: Project) -> str:
+    """``3 of 85``: auto-codes whose latest decision judges them, as the viewer counts them."""
+    from .review import corpus_overview
+
+    rows = corpus_overview(project.store, reviewer=None)
+    return f"{sum(r['reviewed'] for r in rows)} of {sum(r['codings'] for r in rows)}"
 
 
 def _frequencies(turns: pd.DataFrame, codings: pd.DataFrame, codes: list[str],
@@ -204,8 +212,7 @@ def _cooccurrence(turns: pd.DataFrame, codes: list[str], figures: Any) -> Sectio
 
 def _balance(turns: pd.DataFrame, figures: Any) -> Section:
     by_role = relational_balance(turns, "role")
-    own = turns[turns["is_participant"]]
-    by_participant = relational_balance(own if not own.empty else turns, "participant")
+    by_participant = relational_balance(turns, "participant")  # their own turns only
     columns = ["turns", "goods", "evils", "balance"]
     blocks = [
         Block("Relational goods (trust, hope, connection, empowerment) against evils (mistrust, "
@@ -222,6 +229,7 @@ def _balance(turns: pd.DataFrame, figures: Any) -> Section:
                   label="participant", title="Relational goods and evils by participant"),
               table=_rounded(by_participant[["participant", *columns]])),
     ]
+    _no_own_turns(blocks[-1], by_participant)
     if turns["wave"].ne("").any():
         by_wave = relational_balance(turns[turns["wave"].ne("")], "wave")
         blocks.append(Block("Goods against evils in each wave of interviews.",
@@ -231,8 +239,7 @@ def _balance(turns: pd.DataFrame, figures: Any) -> Section:
 
 def _sos(turns: pd.DataFrame, figures: Any) -> Section:
     by_role = sos_profile(turns, "role")
-    own = turns[turns["is_participant"]]
-    by_participant = sos_profile(own if not own.empty else turns, "participant")
+    by_participant = sos_profile(turns, "participant")  # their own turns only
     columns = ["locus_turns", "share_self", "share_other", "share_situation", "individualisation"]
     blocks = [
         Block("Where each role's turns locate difficulty and change: in the self, in a key "
@@ -249,6 +256,7 @@ def _sos(turns: pd.DataFrame, figures: Any) -> Section:
                   label="participant", title="SOS profile by participant"),
               table=_rounded(by_participant[["participant", *columns]])),
     ]
+    _no_own_turns(blocks[-1], by_participant)
     change = wave_change(turns)
     if not change.empty:
         blocks.append(Block("Change from each participant's first to last wave: a positive "
@@ -264,14 +272,12 @@ def _sos(turns: pd.DataFrame, figures: Any) -> Section:
 def _webs(project: Project, turns: pd.DataFrame, mentions: pd.DataFrame, figures: Any) -> Section:
     from .web import relational_web
 
-    own = turns[turns["is_participant"]]
-    participants = sorted(set(own["participant"] if not own.empty else turns["participant"]))
+    participants = sorted(set(own_turns(turns)["participant"]))
     gallery = []
     for participant in participants:
-        graph = relational_web(turns, mentions, group="participant", value=participant,
-                               own_turns_only=not own.empty)
+        graph = relational_web(turns, mentions, group="participant", value=participant)
         gallery.append((_web_caption(graph, "own turns"), _web_drawer(figures, graph)))
-    overall = (mentions[mentions["is_participant"]] if not own.empty else mentions)
+    overall = mentions[mentions["is_participant"]]
     table = pd.DataFrame(columns=["kind", "interactant", "turns", "participants"])
     if not overall.empty:
         table = (overall.groupby(["kind", "interactant"])
@@ -330,63 +336,63 @@ def _topics(project: Project, figures: Any) -> Section | None:
 
 
 def _agreement(project: Project, coder: str, codes: list[str], figures: Any) -> Section | None:
-    coders = list(project.coders()["coder"])
     reviewers = project.reviewers()
     blocks = []
-    if len(coders) > 1:
-        kappas = agreement_table(project, coders, codes)
-        if not kappas.empty:
-            kappas["pair"] = kappas["pair"] + " (" + kappas["turns"].astype(str) + " turns)"
-            pivot = kappas.pivot(index="code", columns="pair", values="kappa").reindex(
-                [*codes, "macro"])
-            blocks.append(Block(
-                "Cohen's kappa per code between each pair of coders over the turns both coded "
-                "(1 is perfect agreement, 0 chance level; empty where a code never occurs).",
-                title="Agreement between coders",
-                table=_rounded(pivot).reset_index().rename_axis(columns=None),
-                draw=lambda: figures.heatmap(pivot, title="Cohen's kappa per code",
-                                             value_format="{:.2f}", colour_map="Greens",
-                                             colour_label="kappa")))
+    # Every code some rater used, not only those left in this coder's reviewed codings.
+    from .review import code_keys
+
+    codes = list(dict.fromkeys([*codes, *code_keys(project.store)]))
+    kappas = agreement_table(project, codes)
+    if not kappas.empty:
+        kappas["pair"] = kappas["pair"] + " (" + kappas["turns"].astype(str) + " turns)"
+        pivot = kappas.pivot(index="code", columns="pair", values="kappa").reindex(
+            [*codes, "macro"])[list(dict.fromkeys(kappas["pair"]))]
+        pivot = pivot[pivot.notna().any(axis=1)]  # codes no pair could score are left out
+        blocks.append(Block(
+            "Cohen's kappa per code between each pair of raters over the turns both coded, as "
+            "on the viewer's Agreement page (1 is perfect agreement, 0 chance level; empty "
+            "where a code never occurs). An auto-coder is scored on its own codes, never "
+            "with the review decisions applied; a reviewer's codes are the auto-codes they "
+            "accepted or corrected and the codes they added.",
+            title="Agreement between coders",
+            table=_rounded(pivot).reset_index().rename_axis(columns=None),
+            draw=lambda: figures.heatmap(pivot, title="Cohen's kappa per code",
+                                         value_format="{:.2f}", colour_map="Greens",
+                                         colour_label="kappa")))
     if not reviewers.empty:
         blocks.append(Block("Review decisions per reviewer: the latest decision on each coding "
                             "counts.", title="Review decisions", table=reviewers))
     return Section("Agreement and review", blocks=blocks) if blocks else None
 
 
-def agreement_table(project: Project, coders: list[str], codes: list[str]) -> pd.DataFrame:
-    """Cohen's kappa per code and macro for every pair of coders, on the turns both coded.
+def agreement_table(project: Project, codes: list[str]) -> pd.DataFrame:
+    """Cohen's kappa per code and macro for every pair of raters, on the turns both coded.
+
+    The pairs and figures of :func:`reltext.review.agreement` (the viewer's): each
+    auto-coder's own codes against each reviewer and imported human coder, and the people
+    with each other.
 
     Returns:
         Rows ``pair, code, turns, kappa``; kappa is NaN where it is undefined (a code
-        neither coder used on these turns).
+        neither rater used on these turns).
     """
-    from sklearn.metrics import cohen_kappa_score
+    from .review import agreement
 
-    code_sets = {name: project.coded_turns(name).set_index(["transcript_id", "turn_id"])["codes"]
-                 for name in coders}
-    rows = []
-    for first, second in itertools.combinations(coders, 2):
-        common = code_sets[first].index.intersection(code_sets[second].index)
-        if len(common) == 0:
-            continue
-        a, b = code_sets[first].loc[common], code_sets[second].loc[common]
-        values = []
-        for code in codes:
-            x = [int(code in c) for c in a]
-            y = [int(code in c) for c in b]
-            if len(set(x) | set(y)) < 2:
-                kappa = float("nan")
-            else:
-                with warnings.catch_warnings():
-                    warnings.simplefilter("ignore", RuntimeWarning)
-                    kappa = float(cohen_kappa_score(x, y))
-            values.append(kappa)
-            rows.append({"pair": f"{first} vs {second}", "code": code, "turns": len(common),
-                         "kappa": kappa})
-        finite = [v for v in values if not math.isnan(v)]
-        rows.append({"pair": f"{first} vs {second}", "code": "macro", "turns": len(common),
-                     "kappa": float(np.mean(finite)) if finite else float("nan")})
-    return pd.DataFrame(rows, columns=["pair", "code", "turns", "kappa"])
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # undefined kappas are NaN here, and say so
+        rows = pd.DataFrame(agreement(project.store, codes=codes))
+    if rows.empty:
+        return pd.DataFrame(columns=["pair", "code", "turns", "kappa"])
+    rows["pair"] = rows["first"] + " vs " + rows["second"]
+    result = []
+    for pair, group in rows.groupby("pair", sort=False):
+        turns = int(group["turns"].max())
+        result.extend({"pair": pair, "code": row.code, "turns": turns, "kappa": row.kappa}
+                      for row in group.itertuples())
+        finite = group["kappa"].dropna()
+        result.append({"pair": pair, "code": "macro", "turns": turns,
+                       "kappa": float(finite.mean()) if len(finite) else float("nan")})
+    return pd.DataFrame(result, columns=["pair", "code", "turns", "kappa"])
 
 
 def _codebook(codebook: pd.DataFrame, codes: list[str]) -> Section:
@@ -402,6 +408,14 @@ def _codebook(codebook: pd.DataFrame, codes: list[str]) -> Section:
     return Section("Codebook", blocks=[Block(
         "No codebook is loaded in this project, so only the codes found are listed, with the "
         "group each counts in.", table=table)])
+
+
+def _no_own_turns(block: Block, by_participant: pd.DataFrame) -> None:
+    """Say so, instead of drawing, where no turn is known to be a participant's own."""
+    if by_participant.empty:
+        block.draw = block.table = None
+        block.caption = ("No coded turn is known to be a participant's own (a client's, a "
+                         "respondent's...): give the transcripts a role in a manifest.")
 
 
 def _busiest(frame: pd.DataFrame, weight: pd.Series) -> pd.DataFrame:

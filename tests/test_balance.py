@@ -71,5 +71,38 @@ def test_wave_change_orders_waves_numerically(tiny_project):
 
 def test_balance_functions_take_any_grouping(tiny_project):
     turns = tiny_project.coded_turns()
-    assert relational_balance(turns, ["participant", "wave"])["turns"].tolist() == [4, 3, 2]
+    # By participant: their own turns only, the interviewer's left out.
+    assert relational_balance(turns, ["participant", "wave"])["turns"].tolist() == [2, 2, 1]
     assert sos_profile(turns, "transcript")["locus_turns"].tolist() == [2, 2, 1]
+
+
+def test_balance_by_participant_is_their_own_turns_in_the_cli_viewer_and_report(
+        tiny_project, run_cli, tmp_path, monkeypatch):
+    import pandas as pd
+    from streamlit.testing.v1 import AppTest
+
+    from conftest import ROOT
+    from reltext.report import build_report
+
+    # The interviewer's turns with P1 carry a good ("It's your decision"): never P1's.
+    turns = tiny_project.coded_turns()
+    assert turns[~turns["is_participant"]]["codes"].map(len).sum() > 0
+    expected = {"P1": (4, 3, 4), "P2": (1, 0, 1)}  # own turns, goods, evils
+    out = tmp_path / "balance.csv"
+    assert run_cli("balance", "--by", "participant", "--out", str(out)).exit_code == 0
+    cli = pd.read_csv(out, dtype={"participant": str}).set_index("participant")
+    report = build_report(tiny_project)
+    block = next(block for section in report.sections for block in section.blocks
+                 if block.title == "Balance by participant")
+    in_report = block.table.set_index("participant")
+    monkeypatch.setenv("RELTEXT_DB", str(tiny_project.path))
+    monkeypatch.setenv("RELTEXT_REVIEWER", "alice")
+    app = AppTest.from_file(str(ROOT / "app" / "streamlit_app.py"), default_timeout=30).run()
+    app.sidebar.radio(key="page").set_value("Analysis").run()
+    app.selectbox(key="analysis_balance_by").set_value("participant").run()
+    viewer = app.dataframe[0].value.set_index("participant")
+    for table in (cli, in_report, viewer):
+        assert {p: tuple(int(table.loc[p, c]) for c in ("turns", "goods", "evils"))
+                for p in expected} == expected
+    for table in (cli, in_report, viewer):
+        assert table.loc["P1", "balance"] == pytest.approx(-1 / 7, abs=5e-4)

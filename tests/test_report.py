@@ -92,6 +92,45 @@ def test_report_agreement_topics_and_reviews_when_present(tiny_project, tmp_path
     assert reviews[["reviewer", "decisions", "accepted"]].values.tolist() == [["human:rev", 1, 1]]
 
 
+def test_report_agreement_scores_the_coders_own_codes_and_counts_reviews_as_the_viewer(
+        tmp_path, monkeypatch):
+    """Review decisions are the humans' side: applied to the auto-coder they would make it
+    look better the more a team reviews."""
+    from streamlit.testing.v1 import AppTest
+    from viewer_support import AUTO_CODER, build_project
+
+    from conftest import ROOT
+    from reltext import Project, review
+    from reltext.model import Verdict
+
+    db = build_project(tmp_path)
+    ann = tmp_path / "ann.csv"  # ann agrees with the rules except for stigma on int02/1
+    ann.write_text("transcript_id,turn_id,codes\nint01,0,\nint01,1,trust\nint01,2,\n"
+                   "int01,3,hope\nint01,4,isolation\nint02,0,\nint02,1,\n"
+                   "int02,2,disempowerment\n", encoding="utf-8")
+    project = Project(db)
+    project.import_codings(ann, coder="human:ann")
+    queue = {item["code"]: item for item in review.review_queue(project.store, "alice", limit=9)}
+    review.decide(project.store, "alice", queue["stigma"]["coding_id"], Verdict.REJECT)
+    review.decide(project.store, "alice", queue["hope"]["coding_id"], Verdict.ACCEPT)
+    review.decide(project.store, "alice", queue["isolation"]["coding_id"], Verdict.ACCEPT)
+    report = build_report(project, coder=AUTO_CODER)
+    kappas = _block(report, "Agreement between coders").table.set_index("code")
+    raw = project.agreement(AUTO_CODER, "human:ann")  # what 'reltext agreement' says
+    column = f"{AUTO_CODER} vs human:ann (8 turns)"
+    assert kappas.loc["stigma", column] == pytest.approx(raw["codes"]["stigma"]["kappa"],
+                                                         abs=1e-3)
+    assert kappas.loc["stigma", column] < 0.7  # not 1.0: alice's reject is not the coder's
+    assert f"{AUTO_CODER} vs alice (review) (3 turns)" in kappas.columns
+    overview = _block(report, "").table.set_index("")
+    assert overview.loc["auto-codes reviewed", "value"] == "3 of 5"
+    project.close()
+    monkeypatch.setenv("RELTEXT_DB", str(db))
+    monkeypatch.setenv("RELTEXT_REVIEWER", "alice")
+    app = AppTest.from_file(str(ROOT / "app" / "streamlit_app.py"), default_timeout=30).run()
+    assert app.metric[2].value == "3 of 5"
+
+
 def math_equal(a: float, b: float) -> bool:
     return (math.isnan(a) and math.isnan(b)) or a == pytest.approx(b)
 
@@ -112,7 +151,7 @@ def test_analysis_cli_commands(tiny_project, run_cli, tmp_path):
     assert result.exit_code == 0
     assert re.search(r"client\s+5\s+3\s+5\s+-0.25", result.output)
     result = run_cli("profiles", "--by", "participant,wave")
-    assert re.search(r"P1\s+1\s+4\s+2\s+1\s+1\s+0\s", result.output)
+    assert re.search(r"P1\s+1\s+2\s+2\s+1\s+1\s+0\s", result.output)  # own turns only
     result = run_cli("cooccurrence", "--out", str(tmp_path / "co.csv"),
                      "--plot", str(tmp_path / "co.svg"))
     assert result.exit_code == 0
