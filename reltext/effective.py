@@ -128,6 +128,30 @@ def effective_codings(store: Store, coder: str | None = None) -> pd.DataFrame:
     return frame.reset_index(drop=True)
 
 
+# The codings export's review columns (the contract's, after its first twelve).
+REVIEW_COLUMNS = ["status", "reviewer", "final_code"]
+
+
+def codings_with_review(store: Store, coder: str | None = None) -> pd.DataFrame:
+    """Every coding (one coder's, if given) with its review state, as the export has it.
+
+    ``status`` is the coding's latest decision by anyone (``pending`` without one),
+    ``reviewer`` who made it, and ``final_code`` the code the coding ends as: the corrected
+    code, none when rejected, else its own. A code a reviewer added and then removed or
+    undid is withdrawn: it is not a coding any more, and is left out.
+    """
+    frame = codings_frame(store, coder=coder)
+    with store.read() as conn:
+        latest = {row["coding_id"]: row for row in store.review_states(conn)}
+    states = [latest.get(coding_id) for coding_id in frame["coding_id"]]
+    frame["status"] = [state["status"] if state else "pending" for state in states]
+    frame["reviewer"] = [state["reviewer"] if state else "" for state in states]
+    frame["final_code"] = [
+        "" if status == "rejected" else state["code"] if status == "corrected" and state["code"]
+        else code for code, status, state in zip(frame["code"], frame["status"], states)]
+    return frame[frame["status"].ne("absent")].reset_index(drop=True)
+
+
 def coded_turns(store: Store, coder: str | None = None) -> pd.DataFrame:
     """One row per turn ``coder`` has coded, with its effective codes: the analyses' unit.
 

@@ -75,7 +75,8 @@ class Verdict(StrEnum):
     """A reviewer's decision on a coding.
 
     ``accept``, ``reject`` and ``correct`` (a new code and/or span) judge a coding; a code a
-    reviewer adds is a new ``human:<reviewer>`` coding with an ``accept``. ``memo`` attaches a
+    reviewer adds is a new ``human:<reviewer>`` coding with an ``accept``, and ``remove``
+    takes such a code of one's own away again (it is then ``absent``). ``memo`` attaches a
     note and leaves the coding's state as it was; ``undo`` takes back the reviewer's last
     decision still standing and restores the state recorded before it.
     """
@@ -85,10 +86,12 @@ class Verdict(StrEnum):
     CORRECT = "correct"
     MEMO = "memo"
     UNDO = "undo"
+    REMOVE = "remove"
 
 
 class ReviewStatus(StrEnum):
-    """The state a reviewer's decisions leave a coding in (``absent``: an added code undone)."""
+    """The state a reviewer's decisions leave a coding in (``absent``: an added code undone
+    or removed)."""
 
     PENDING = "pending"
     ACCEPTED = "accepted"

@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 
-from .effective import check_coder, coded_turns, effective_codings
+from .effective import check_coder, coded_turns, codings_with_review, effective_codings
 from .batch import BatchProgress
 from .export import codings_frame, transcripts_frame, turns_frame
 from .gold import import_codings
@@ -122,8 +122,14 @@ class Project:
         """One row per turn, with the contract's columns and the metadata columns."""
         return turns_frame(self.store, transcript_ids=transcript_ids)
 
-    def codings(self, coder: str | None = None) -> pd.DataFrame:
-        """One row per coding (all coders, or one), with the contract's columns."""
+    def codings(self, coder: str | None = None, *, review: bool = False) -> pd.DataFrame:
+        """One row per coding (all coders, or one), with the contract's columns.
+
+        With ``review``, also each coding's ``status``, ``reviewer`` and ``final_code``, and
+        without the codes people withdrew (see :func:`reltext.effective.codings_with_review`).
+        """
+        if review:
+            return codings_with_review(self.store, coder)
         return codings_frame(self.store, coder=coder)
 
     def coders(self) -> pd.DataFrame:
@@ -135,6 +141,12 @@ class Project:
         """``(transcript_id, turn_id) -> codes`` over the turns ``coder`` has coded."""
         with self.store.read() as conn:
             return self.store.coded_turn_codes(conn, coder)
+
+    def segments(self, code: str, *, where=None, coders=None, states=None) -> pd.DataFrame:
+        """Every segment coded ``code``, with its case attributes (see :mod:`reltext.segments`)."""
+        from .segments import segments
+
+        return segments(self.store, code, where=where, coders=coders, states=states)
 
     # -- the learned coder -----------------------------------------------------------------
 

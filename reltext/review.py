@@ -140,17 +140,18 @@ def decide(
     decision_id: str | None = None,
     known_codes: Collection[str] | None = None,
 ) -> dict[str, Any]:
-    """Append a reviewer's ``accept``, ``reject``, ``correct`` or ``memo`` on a coding.
+    """Append a reviewer's ``accept``, ``reject``, ``correct``, ``memo`` or ``remove`` on a coding.
 
     ``correct`` takes a new ``code`` and/or span (``start_char``/``end_char`` into the turn);
-    ``memo`` takes a ``note`` and keeps the coding's state. Any verdict may carry a note.
+    ``memo`` takes a ``note`` and keeps the coding's state; ``remove`` takes away a code the
+    reviewer added themself. Any verdict may carry a note.
 
     Returns:
         The decision as stored (the earlier one when ``decision_id`` was already recorded).
 
     Raises:
         ReltextError: unknown coding, unknown code, a span outside the turn, a correction
-            that changes nothing, or an empty memo.
+            that changes nothing, an empty memo, or removing someone else's code.
     """
     reviewer = check_reviewer(reviewer)
     verdict = Verdict(verdict)
@@ -182,10 +183,15 @@ def decide(
                 raise ReltextError("the correction changes neither the code nor the span",
                                    fix="Pick another code or move the span, or accept it.")
             new["status"] = ReviewStatus.CORRECTED.value
+        elif verdict is Verdict.REMOVE:
+            if coding["coder"] != reviewer_coder(reviewer):
+                raise ReltextError(f"this code is {coding['coder']}'s, not {reviewer}'s",
+                                   fix="Remove only codes you added; reject an auto-code.")
+            new["status"] = ReviewStatus.ABSENT.value
         elif not (note or "").strip():
             raise ReltextError("a memo needs some text", fix="Write the memo, then save it.")
         if state["status"] == ReviewStatus.ABSENT.value and verdict is not Verdict.MEMO:
-            raise ReltextError("this code was withdrawn by an undo",
+            raise ReltextError("this code was withdrawn (undone or removed)",
                                fix="Add the code again instead.")
         previous = {key: state[key] for key in ("status", "code", "start_char", "end_char",
                                                 "decision_id")}

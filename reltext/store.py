@@ -1197,20 +1197,24 @@ class Store:
     def training_decisions(self, conn: Connection) -> list[dict[str, Any]]:
         """Each judged coding on a current turn with its latest verdict, in decision order.
 
-        Only ``accept``, ``reject`` and ``correct`` judge a coding; a memo is passed over.
+        The latest decision that is not a memo holds, as its state says: ``accept``,
+        ``reject`` or ``correct`` (an undo counts as the verdict it restores); a coding it
+        leaves pending or absent (an undone or removed added code) is not judged.
 
         Rows hold ``decision_id, verdict, decided_code`` (the code the reviewer settled on),
         ``turn_pk, code`` (the coding's own code), ``coder`` and ``origin``.
         """
         rows = conn.execute(
             text(
-                "SELECT d.decision_id, d.verdict, d.code AS decided_code, d.reviewer, "
+                f"SELECT d.decision_id, CASE {_STATE} WHEN 'accepted' THEN 'accept' "
+                "WHEN 'rejected' THEN 'reject' WHEN 'corrected' THEN 'correct' END AS verdict, "
+                "d.code AS decided_code, d.reviewer, "
                 "c.pk AS coding_pk, c.turn_pk, c.code, c.coder, c.origin "
                 "FROM decisions d JOIN codings c ON c.pk = d.coding_pk "
                 "JOIN turns u ON u.pk = c.turn_pk JOIN transcripts t ON t.pk = u.transcript_pk "
                 "WHERE t.is_current = 1 AND d.pk = (SELECT MAX(pk) FROM decisions "
-                "WHERE coding_pk = d.coding_pk AND verdict IN ('accept', 'reject', 'correct')) "
-                "ORDER BY d.pk"
+                "WHERE coding_pk = d.coding_pk AND verdict != 'memo') "
+                f"AND {_STATE} IN ('accepted', 'rejected', 'corrected') ORDER BY d.pk"
             )
         )
         return [dict(row) for row in rows.mappings()]

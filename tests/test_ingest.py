@@ -196,7 +196,8 @@ def test_ingest_import_and_export_codings(run_cli, tmp_path, fresh_db):
     frame = pd.read_csv(out, dtype=str, keep_default_na=False)
     assert list(frame.columns) == ["transcript_id", "turn_id", "speaker", "code", "start_char",
                                    "end_char", "text", "confidence", "coder", "origin",
-                                   "evidence", "created_at"]
+                                   "evidence", "created_at", "status", "reviewer",
+                                   "final_code"]
     assert list(frame.code) == ["connection", "trust"]
     assert set(frame.text) == {"I trust her with anything."}
     # Importing again replaces, never duplicates.

@@ -312,3 +312,64 @@ def test_review_decisions_reach_the_analyses_undo_included(store):
     assert "stigma" in codes()
     review.decide(store, "alice", _item(store, "hope")["coding_id"], "correct", code="agency")
     assert "agency" in codes() and "hope" not in codes()
+
+
+def test_review_own_codes_are_edited_removed_and_undone_as_decisions(store):
+    """Manual coding: a reviewer's own codes, every act appended and undoable, seen by the
+    agreement, the training data and the export."""
+    from reltext.effective import codings_with_review
+
+    start = "How have things been with the support team lately?".index("the support team")
+    added = review.add_code(store, "alice", "int01", "0", "trust", start_char=start,
+                            end_char=start + 16, note="asks about the team")
+    coding_id = added["coding_id"]
+    review.decide(store, "alice", coding_id, Verdict.CORRECT, code="hope")
+    with pytest.raises(ReltextError, match="is human:alice's, not bob's"):
+        review.decide(store, "bob", coding_id, Verdict.REMOVE)
+    with pytest.raises(ReltextError, match="Remove only codes you added"):
+        review.decide(store, "alice", _item(store, "trust")["coding_id"], Verdict.REMOVE)
+    review.decide(store, "alice", coding_id, Verdict.REMOVE)
+
+    def state() -> tuple:
+        with store.read() as conn:
+            trained = {row["coding_pk"]: row["verdict"] for row in store.training_decisions(conn)}
+        exported = codings_with_review(store)
+        mine = exported[exported["coder"] == "human:alice"]
+        return (review.reviewer_view(store, "alice"), trained.get(added["coding_pk"]),
+                mine[["code", "status", "reviewer", "final_code"]].values.tolist())
+
+    view, trained, exported = state()
+    assert view == {} and trained is None and exported == []  # removed: withdrawn everywhere
+    review.undo_last(store, "alice")  # brings the corrected code back
+    view, trained, exported = state()
+    assert list(view.values()) == [{"hope"}] and trained == "correct"
+    assert exported == [["trust", "corrected", "alice", "hope"]]
+    review.undo_last(store, "alice")
+    review.undo_last(store, "alice")  # the code was never added
+    view, trained, exported = state()
+    assert view == {} and trained is None and exported == []
+    assert [d["verdict"] for d in _decisions(store)] == ["accept", "correct", "remove", "undo",
+                                                          "undo", "undo"]
+
+
+def test_review_codings_export_carries_status_reviewer_and_final_code(store, run_cli, tmp_path):
+    import pandas as pd
+
+    review.decide(store, "alice", _item(store, "trust")["coding_id"], Verdict.ACCEPT)
+    review.decide(store, "alice", _item(store, "stigma")["coding_id"], Verdict.REJECT)
+    review.decide(store, "bob", _item(store, "hope")["coding_id"], Verdict.CORRECT,
+                  code="agency")
+    out = tmp_path / "codings.csv"
+    assert run_cli("export", "codings", "--out", str(out), db=store.path).exit_code == 0
+    frame = pd.read_csv(out, dtype=str, keep_default_na=False)
+    assert list(frame.columns)[-3:] == ["status", "reviewer", "final_code"]
+    assert list(frame.columns)[:12] == ["transcript_id", "turn_id", "speaker", "code",
+                                        "start_char", "end_char", "text", "confidence", "coder",
+                                        "origin", "evidence", "created_at"]
+    rows = {row.code: (row.status, row.reviewer, row.final_code)
+            for row in frame.itertuples()}
+    assert rows == {"trust": ("accepted", "alice", "trust"),
+                    "stigma": ("rejected", "alice", ""),
+                    "hope": ("corrected", "bob", "agency"),
+                    "isolation": ("pending", "", "isolation"),
+                    "disempowerment": ("pending", "", "disempowerment")}

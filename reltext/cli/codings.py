@@ -14,11 +14,14 @@ from . import CONTEXT_SETTINGS, db_option, export, main, open_project, table, ta
 def export_codings(format: str, out: str, coder: str | None, db: str | None) -> None:
     """All codings, one row each, with span offsets into the turn, coder and evidence.
 
+    The last columns say where review left each coding: status (pending, accepted,
+    rejected, corrected), who decided it last, and the code it ends as (final_code).
+
     \b
     Example:
         reltext export codings --format csv --out codings.csv
     """
-    frame = open_project(db).codings(coder)
+    frame = open_project(db).codings(coder, review=True)
     path = write_table(frame.drop(columns=["role", "coding_id", "turn_pk"]), out, format)
     click.echo(f"Wrote {len(frame)} codings to {path}.")
 
@@ -63,3 +66,66 @@ def coders(db: str | None) -> None:
         click.echo("No codings yet: run 'reltext code' or 'reltext import-codings'.")
         return
     click.echo(table(frame))
+
+
+@main.command(context_settings=CONTEXT_SETTINGS)
+@click.option("--code", required=True, help="The code key, e.g. connection.")
+@click.option("--role", multiple=True, help="Only turns of this speaker role (repeatable).")
+@click.option("--wave", multiple=True, help="Only transcripts of this wave (repeatable).")
+@click.option("--site", multiple=True, help="Only transcripts of this site (repeatable).")
+@click.option("--where", "where", multiple=True, metavar="COLUMN=VALUE",
+              help="Any other turn or manifest attribute, e.g. participant_id=P07 (repeatable).")
+@click.option("--coder", multiple=True, help="Only this coder's codings (repeatable).")
+@click.option("--state", multiple=True,
+              type=click.Choice(["pending", "accepted", "rejected", "corrected"]),
+              help="Only codings in this review state (repeatable); rejected ones are left "
+                   "out unless asked for.")
+@click.option("--out", default=None, type=click.Path(dir_okay=False),
+              help="Write the segments to a .csv file (one row each) or a Word .docx of quotes.")
+@db_option
+def segments(code: str, role: tuple[str, ...], wave: tuple[str, ...], site: tuple[str, ...],
+             where: tuple[str, ...], coder: tuple[str, ...], state: tuple[str, ...],
+             out: str | None, db: str | None) -> None:
+    """Every coded segment of a code, as quotes with their case attributes.
+
+    A coding counts under the code it ends as after review (a corrected one under its new
+    code and span). Prints each quote with its speaker, role, transcript, turn, wave and
+    site, then the counts by case (participant).
+
+    \b
+    Example:
+        reltext segments --code connection --role "STR worker"
+        reltext segments --code trust --wave 2 --state accepted --out trust.docx
+    """
+    from ..segments import attribution, by_case, write_segments
+
+    filters: dict[str, list[str]] = {}
+    for name, values in (("role", role), ("wave", wave), ("site", site)):
+        if values:
+            filters[name] = list(values)
+    for item in where:
+        column, sep, value = item.partition("=")
+        if not sep or not column.strip():
+            raise click.BadParameter("write it as COLUMN=VALUE, e.g. participant_id=P07",
+                                     param_hint="--where")
+        filters.setdefault(column.strip(), []).append(value.strip())
+    project = open_project(db)
+    frame = project.segments(code, where=filters, coders=coder or None, states=state or None)
+    described = "; ".join(f"{k} {' or '.join(v)}" for k, v in filters.items())
+    if out is not None:
+        path = write_segments(frame, out, code=code, filters=described)
+        click.echo(f"Wrote {len(frame)} segment(s) of {code} to {path}.")
+        return
+    if frame.empty:
+        click.echo(f"No segments coded {code}" + (f" with {described}" if described else "")
+                   + ".")
+        return
+    click.echo(f"{code}: {len(frame)} segment(s) in {frame['transcript_id'].nunique()} "
+               f"transcript(s)" + (f" ({described})" if described else "") + "\n")
+    for row in frame.to_dict("records"):
+        click.echo(f"{attribution(row)} · {row['coder']}, {row['status']}")
+        click.echo(f"  \u201c{row['context']}\u201d")
+        if row["quote"] != row["context"]:
+            click.echo(f"  (coded: \u201c{row['quote']}\u201d)")
+    click.echo("\nBy case:")
+    click.echo(table(by_case(frame)))
