@@ -9,6 +9,7 @@ from __future__ import annotations
 import hashlib
 import json
 import warnings
+from collections import Counter
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -19,6 +20,7 @@ from .errors import ReltextError
 from .manifest import Manifest, load_manifest
 from .model import Transcript
 from .readers import SUFFIXES, detect_format, read_transcripts
+from .readers.characters import clean_transcript, describe
 from .refi import QdpxProject, read_qdpx, store_codebook_and_codings
 from .store import Store
 
@@ -153,11 +155,17 @@ def ingest_files(
                                else read_transcripts(path, format=format))
                 if transform is not None:
                     transcripts, project = transform(transcripts, project)
+                replaced: Counter[str] = Counter()
                 with store.write() as conn:
                     done = tuple(
-                        _store_transcript(store, conn, transcript, manifest)
+                        _store_transcript(store, conn, transcript, manifest, replaced)
                         for transcript in transcripts
                     )
+                    if replaced:
+                        warnings.warn(f"{path}: {sum(replaced.values())} character(s) that "
+                                      f"cannot be stored or exported were replaced: "
+                                      f"{describe(replaced)}; every offset is unchanged",
+                                      stacklevel=2)
                     counts = {"codings": 0, "codes": 0}
                     if project is not None:
                         stored_ids = {item.source_id: item.transcript_id for item in done}
@@ -189,8 +197,12 @@ def _qdpx_project(path: Path, format: str | None) -> QdpxProject | None:
 
 
 def _store_transcript(
-    store: Store, conn: Connection, transcript: Transcript, manifest: Manifest | None
+    store: Store, conn: Connection, transcript: Transcript, manifest: Manifest | None,
+    replaced: Counter[str],
 ) -> IngestedTranscript:
+    """Store one transcript, its unsafe characters (``replaced`` counts them) replaced."""
+    transcript, found = clean_transcript(transcript)
+    replaced.update(found)
     single_file = transcript.format not in ("csv", "tsv", "xlsx", "qdpx")
     transcript_id = source_id = transcript.transcript_id
     digest = content_hash(transcript)
@@ -200,10 +212,11 @@ def _store_transcript(
         if _source_key(existing.source) != _source_key(transcript.source):
             transcript_id = _unique_id(store, conn, transcript_id, transcript.source, digest)
             existing = store.current_transcript(conn, transcript_id)
-    transcript = _with_manifest(
+    transcript, found = clean_transcript(_with_manifest(
         replace(transcript, transcript_id=transcript_id, source=_source_key(transcript.source)),
         manifest,
-    )
+    ))
+    replaced.update(found)
     if existing is not None and existing.content_hash == digest:
         roles = {turn.speaker: turn.role for turn in transcript.turns}
         store.update_transcript_meta(conn, existing.pk, transcript.meta, roles)
