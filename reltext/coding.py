@@ -15,7 +15,7 @@ from __future__ import annotations
 import functools
 import math
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -44,6 +44,9 @@ class RulesCoderFactory:
     pipeline: str = DEFAULT_PIPELINE
     batch_size: int = 128
     codebook_text: bytes = b""
+    # The team's decisions on rules codings, (rule_id, code, right): they refine the
+    # measured confidences of the rules (reltext.coders.confidence).
+    outcomes: tuple[tuple[str, str, bool], ...] = ()
 
     @classmethod
     def for_codebook(cls, path: str | Path, pipeline: str = DEFAULT_PIPELINE
@@ -52,11 +55,14 @@ class RulesCoderFactory:
         return cls(str(path), pipeline, codebook_text=path.read_bytes())
 
     def __call__(self) -> Any:
+        from .coders.confidence import RuleConfidence
         from .coders.rules import RulesCoder
 
         codebook = (codebook_from_bytes(self.codebook_text, path=self.codebook_path)
                     if self.codebook_text else load_codebook(self.codebook_path))
-        return RulesCoder(codebook, pipeline=self.pipeline, batch_size=self.batch_size)
+        confidences = RuleConfidence.shipped(codebook).with_outcomes(self.outcomes)
+        return RulesCoder(codebook, pipeline=self.pipeline, batch_size=self.batch_size,
+                          confidences=confidences)
 
 
 def resolve_codebook(store: Store, path: str | Path | None) -> Codebook:
@@ -145,7 +151,12 @@ def code_project(
                               manifest=manifest, batch_size=batch_size, workers=workers,
                               engine=engine, scheduler=scheduler)
         return
-    factory = RulesCoderFactory.for_codebook(codebook.path, pipeline)
+    from .coders.confidence import decision_outcomes
+
+    outcomes = tuple(decision_outcomes(store))
+    factory = replace(RulesCoderFactory.for_codebook(codebook.path, pipeline), outcomes=outcomes)
+    manifest["confidence"] = {"measured": "reltext/data/rule_precision.json",
+                              "decisions": len(outcomes)}
     yield from run_coding(store, factory, coder_id=codebook.coder_id, manifest=manifest,
                           batch_size=batch_size, workers=workers, engine=engine,
                           scheduler=scheduler)

@@ -84,12 +84,14 @@ def check_coder(store: Store, coder: str | None) -> str:
     return coder
 
 
-def effective_codings(store: Store, coder: str | None = None) -> pd.DataFrame:
+def effective_codings(store: Store, coder: str | None = None, *,
+                      transcript_ids: list[str] | None = None) -> pd.DataFrame:
     """A coder's codings with the latest review decision applied to each.
 
     Args:
         store: The project database.
         coder: The coder; the :func:`default_coder` when None.
+        transcript_ids: Only the codings of these transcripts (all when None).
 
     Returns:
         The codings export's columns plus ``role``, ``coding_id``, ``turn_pk``, ``status``
@@ -97,7 +99,7 @@ def effective_codings(store: Store, coder: str | None = None) -> pd.DataFrame:
         are absent, corrected ones carry the corrected code, span and span text.
     """
     coder = check_coder(store, coder)
-    frame = codings_frame(store, coder=coder)
+    frame = codings_frame(store, coder=coder, transcript_ids=transcript_ids)
     with store.read() as conn:
         decisions = pd.DataFrame(
             store.review_states(conn),

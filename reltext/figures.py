@@ -20,7 +20,7 @@ import pandas as pd
 from matplotlib.figure import Figure
 
 from .files import atomic_path
-from .web import CENTRE, top_interactants, web_layout
+from .web import CENTRE, LEGEND, balance_colour, top_interactants, web_layout
 
 GOOD_COLOUR = "#1a9850"
 EVIL_COLOUR = "#d73027"
@@ -191,6 +191,14 @@ def web_figure(graph: nx.Graph, *, top: int = 12, title: str | None = None,
     axes.axis("off")
     if len(graph) == 1:
         axes.text(0, -0.6, "no interactants mentioned", ha="center", fontsize=8, color="#666666")
+    else:  # what the colours of the lines mean
+        from matplotlib.lines import Line2D
+
+        axes.legend(handles=[Line2D([], [], color=balance_colour(value), linewidth=3,
+                                    label=label.split(" (")[0].split(":")[0])
+                             for label, value in LEGEND],
+                    loc="lower center", bbox_to_anchor=(0.5, -0.16), ncol=2, fontsize=5.5,
+                    frameon=False)
     if title:
         axes.set_title(title, fontsize=9)
     return figure

@@ -452,8 +452,10 @@ class Project:
         column = grouping_columns(turns, group)[-1]
         turns = turns[turns[column].astype(str) == str(value)]
         mentions = self.interactants(turns, lexicon=lexicon, progress=progress, extract=extract)
+        codings = effective_codings(self.store, turns.attrs.get("coder", coder),
+                                    transcript_ids=sorted(set(turns["transcript_id"])))
         return relational_web(turns, mentions, group=group, value=value,
-                              own_turns_only=group != "role")
+                              own_turns_only=group != "role", codings=codings)
 
     def web_elements(self, value: str, *, group: str = "participant", coder: str | None = None,
                      top: int | None = 15, turns: pd.DataFrame | None = None,

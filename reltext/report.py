@@ -113,7 +113,7 @@ def build_report(project: Project, *, coder: str | None = None,
         _cooccurrence(turns, codes, figures),
         _balance(turns, figures),
         _sos(turns, figures),
-        _webs(project, turns, mentions, figures),
+        _webs(project, turns, mentions, codings, figures),
     ]
     for optional in (_topics(project, figures), _agreement(project, coder, codes, figures)):
         if optional is not None:
@@ -269,13 +269,15 @@ def _sos(turns: pd.DataFrame, figures: Any) -> Section:
     return Section("SOS profiles", blocks=blocks)
 
 
-def _webs(project: Project, turns: pd.DataFrame, mentions: pd.DataFrame, figures: Any) -> Section:
+def _webs(project: Project, turns: pd.DataFrame, mentions: pd.DataFrame,
+          codings: pd.DataFrame, figures: Any) -> Section:
     from .web import relational_web
 
     participants = sorted(set(own_turns(turns)["participant"]))
     gallery = []
     for participant in participants:
-        graph = relational_web(turns, mentions, group="participant", value=participant)
+        graph = relational_web(turns, mentions, group="participant", value=participant,
+                               codings=codings)
         gallery.append((_web_caption(graph, "own turns"), _web_drawer(figures, graph)))
     overall = mentions[mentions["is_participant"]]
     table = pd.DataFrame(columns=["kind", "interactant", "turns", "participants"])
@@ -288,14 +290,17 @@ def _webs(project: Project, turns: pd.DataFrame, mentions: pd.DataFrame, figures
     roles = sorted(set(turns["role"]))
     role_gallery = []
     for role in roles:
-        graph = relational_web(turns, mentions, group="role", value=role, own_turns_only=False)
+        graph = relational_web(turns, mentions, group="role", value=role, own_turns_only=False,
+                               codings=codings)
         role_gallery.append((_web_caption(graph, "turns"), _web_drawer(figures, graph)))
     return Section("Relational webs", intro=(
         "Each web puts a participant at the centre and the people, places and objects their own "
         "turns mention around them (circles people, squares places, diamonds objects); a line "
-        "is thicker the more codes co-occur with the interactant, and coloured from red "
-        "(relational evils) through grey to green (relational goods); the number is the turns "
-        f"mentioning it. Up to {WEB_INTERACTANTS} interactants per web."), blocks=[
+        "is thicker the more codes co-occur with the interactant, and coloured by the codes "
+        "of the sentences that mention it, from red (relational evils) through yellow (as "
+        "many of each) to green (relational goods), grey where neither is coded there (see "
+        "the legend under each web); the number is the turns mentioning it. Up to "
+        f"{WEB_INTERACTANTS} interactants per web."), blocks=[
         Block("The interactants mentioned in the most participant turns across the corpus.",
               title="Most mentioned interactants", table=table),
         Block("One web per speaker role, all transcripts together.", title="Webs by role",

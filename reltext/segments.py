@@ -123,14 +123,20 @@ def _spans(store: Store, codings: pd.DataFrame) -> pd.DataFrame:
 _SENTENCE_END = re.compile(r"[.!?…]+[\"'’”)]*(?:\s+|$)|\n+")
 
 
-def context(text: str, start: int, end: int) -> str:
-    """The sentence(s) of ``text`` that hold the span ``start:end``: a quote that reads on
-    its own where the coded words are a phrase ("rely on")."""
+def sentence_bounds(text: str, start: int, end: int) -> tuple[int, int]:
+    """The offsets of the sentence(s) of ``text`` that hold the span ``start:end``."""
     before = 0
     for match in _SENTENCE_END.finditer(text, 0, start):
         before = match.end()
     after = _SENTENCE_END.search(text, max(end - 1, before))
-    return text[before:after.end() if after else len(text)].strip()
+    return before, after.end() if after else len(text)
+
+
+def context(text: str, start: int, end: int) -> str:
+    """The sentence(s) of ``text`` that hold the span ``start:end``: a quote that reads on
+    its own where the coded words are a phrase ("rely on")."""
+    before, after = sentence_bounds(text, start, end)
+    return text[before:after].strip()
 
 
 def by_case(frame: pd.DataFrame) -> pd.DataFrame:
@@ -143,6 +149,15 @@ def by_case(frame: pd.DataFrame) -> pd.DataFrame:
         transcripts=("transcript_id", "nunique"))
     return counts.reset_index().sort_values(["segments", "participant"],
                                             ascending=[False, True], kind="stable")
+
+
+def marked(row: Mapping[str, object]) -> tuple[str, str, str]:
+    """A segment's sentence cut round its coded words: ``(before, words, after)``."""
+    sentence, words = str(row["context"]), str(row["quote"])
+    at = sentence.find(words) if words else -1
+    if at < 0:
+        return "", sentence or words, ""
+    return sentence[:at], words, sentence[at + len(words):]
 
 
 def attribution(row: Mapping[str, object]) -> str:
@@ -172,14 +187,12 @@ def segments_docx(frame: pd.DataFrame, *, code: str, filters: str = "") -> bytes
         for row in group.to_dict("records"):
             quote = document.add_paragraph()
             # The sentence in italics, the coded words in bold within it.
-            sentence, words = str(row["context"]), str(row["quote"])
-            at = sentence.find(words) if words else -1
-            pieces = ([(sentence[:at], False), (words, True), (sentence[at + len(words):], False)]
-                      if at >= 0 else [(sentence or words, False)])
-            for index, (piece, bold) in enumerate(pieces):
+            before, words, after = marked(row)
+            for index, (piece, bold) in enumerate(((before, False), (words, True),
+                                                   (after, False))):
                 run = quote.add_run(("\u201c" if index == 0 else "") + piece
-                                    + ("\u201d" if index == len(pieces) - 1 else ""))
-                run.italic, run.bold = True, bold and len(words) < len(sentence)
+                                    + ("\u201d" if index == 2 else ""))
+                run.italic, run.bold = True, bold and bool(before or after)
             source = document.add_paragraph(f"\u2014 {attribution(row)}")
             source.runs[0].font.size = Pt(9)
     buffer = io.BytesIO()

@@ -1202,14 +1202,14 @@ class Store:
         leaves pending or absent (an undone or removed added code) is not judged.
 
         Rows hold ``decision_id, verdict, decided_code`` (the code the reviewer settled on),
-        ``turn_pk, code`` (the coding's own code), ``coder`` and ``origin``.
+        ``turn_pk, code`` (the coding's own code), ``coder``, ``origin`` and ``evidence``.
         """
         rows = conn.execute(
             text(
                 f"SELECT d.decision_id, CASE {_STATE} WHEN 'accepted' THEN 'accept' "
                 "WHEN 'rejected' THEN 'reject' WHEN 'corrected' THEN 'correct' END AS verdict, "
                 "d.code AS decided_code, d.reviewer, "
-                "c.pk AS coding_pk, c.turn_pk, c.code, c.coder, c.origin "
+                "c.pk AS coding_pk, c.turn_pk, c.code, c.coder, c.origin, c.evidence "
                 "FROM decisions d JOIN codings c ON c.pk = d.coding_pk "
                 "JOIN turns u ON u.pk = c.turn_pk JOIN transcripts t ON t.pk = u.transcript_pk "
                 "WHERE t.is_current = 1 AND d.pk = (SELECT MAX(pk) FROM decisions "

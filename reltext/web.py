@@ -9,9 +9,17 @@ edge says what those turns generate:
   codes the turn carries (a turn mentioning "worker" coded trust and hope adds 2);
 - ``goods`` / ``evils``: the relational goods and evils among them (see
   :mod:`reltext.balance`) and ``balance = (goods - evils) / (goods + evils)``;
-- ``codes``: every code with its count, ``turns``: the turns, as ``transcript_id:turn_id``.
+- ``codes``: every code with its count, ``turns``: the turns, as ``transcript_id:turn_id``;
+- ``quotes``: the sentences that mention the interactant, one per line.
 
-Nodes and edges carry a ``colour`` from red (evils) through grey to green (goods).
+Given the codings' spans, an edge counts only the codes coded in the sentences that mention
+its interactant, not every code of those turns: in "The group has been brilliant, but mum
+died and my brother and I don't speak", the group is a good and mum and the brother are not
+(the codebook reads losses, estrangement and death as isolation, an evil). Without spans,
+a turn's codes count for every interactant it mentions.
+
+Nodes and edges carry a ``colour`` from red (evils) through grey to green (goods)
+(:data:`LEGEND` says so in words).
 
 Example:
     >>> graph = relational_web(turns, mentions, group="participant", value="P01")
@@ -33,10 +41,17 @@ import pandas as pd
 from .balance import EVILS, GOODS, grouping_columns
 from .errors import ReltextError
 from .files import atomic_path
+from .segments import sentence_bounds
 
 CENTRE = "centre"
 WEB_FORMATS = (".graphml", ".json")
 NEUTRAL = "#9e9e9e"
+# What a web's colours mean, for the legends of the viewer and the report.
+LEGEND = (("relational goods (trust, hope, connection, empowerment)", 1.0),
+          ("as many goods as evils", 0.0),
+          ("relational evils (mistrust, hopelessness, isolation, disempowerment, stigma)", -1.0),
+          ("neither: no good or evil coded where it is mentioned", float("nan")))
+QUOTES_PER_EDGE = 10
 
 
 def balance_colour(balance: float | None) -> str:
@@ -50,7 +65,8 @@ def balance_colour(balance: float | None) -> str:
 
 
 def relational_web(turns: pd.DataFrame, interactants: pd.DataFrame, *, group: str = "participant",
-                   value: str, own_turns_only: bool = True) -> nx.Graph:
+                   value: str, own_turns_only: bool = True,
+                   codings: pd.DataFrame | None = None) -> nx.Graph:
     """The web of one participant, role or group.
 
     Args:
@@ -60,6 +76,9 @@ def relational_web(turns: pd.DataFrame, interactants: pd.DataFrame, *, group: st
         value: The participant, role or group value at the centre.
         own_turns_only: Count only the interviewed people's own turns (``is_participant``),
             not the interviewer's; ignored when grouping by ``role``.
+        codings: The same coder's effective codings (``transcript_id, turn_id, code,
+            start_char, end_char``): an edge then counts the codes of the sentences that
+            mention its interactant only.
 
     Raises:
         ReltextError: ``group`` is not a column, or no turn has that value.
@@ -83,9 +102,22 @@ def relational_web(turns: pd.DataFrame, interactants: pd.DataFrame, *, group: st
                    colour=balance_colour(_balance(centre_goods, centre_evils)))
     keys = list(zip(interactants["transcript_id"], interactants["turn_id"]))
     mine = interactants[[key in codes_by_turn for key in keys]]
+    texts = {(t, u): text for t, u, text in
+             zip(selected["transcript_id"], selected["turn_id"], selected["text"])}
+    spans = _spans_by_turn(codings, codes_by_turn) if codings is not None else None
     for (kind, label), rows in mine.groupby(["kind", "interactant"], sort=True):
         turn_keys = sorted(set(zip(rows["transcript_id"], rows["turn_id"])))
-        code_counts = Counter(code for key in turn_keys for code in codes_by_turn[key])
+        said: dict[tuple, set[str]] = {}  # turn -> codes where the interactant is mentioned
+        quotes: dict[str, None] = {}
+        for t, u, start, end in zip(rows["transcript_id"], rows["turn_id"],
+                                    rows["start_char"], rows["end_char"]):
+            text = texts[(t, u)]
+            begin, finish = sentence_bounds(text, int(start), int(end))
+            quotes.setdefault(text[begin:finish].strip())
+            said.setdefault((t, u), set()).update(
+                codes_by_turn[(t, u)] if spans is None else
+                {code for s, e, code in spans.get((t, u), ()) if s < finish and e > begin})
+        code_counts = Counter(code for key in turn_keys for code in said[key])
         goods = sum(code_counts[c] for c in GOODS)
         evils = sum(code_counts[c] for c in EVILS)
         balance = _balance(goods, evils)
@@ -95,8 +127,21 @@ def relational_web(turns: pd.DataFrame, interactants: pd.DataFrame, *, group: st
         graph.add_edge(CENTRE, node, weight=sum(code_counts.values()), mentions=len(turn_keys),
                        goods=goods, evils=evils, balance=balance, colour=balance_colour(balance),
                        codes=";".join(f"{c}:{n}" for c, n in sorted(code_counts.items())),
-                       turns=";".join(f"{t}:{u}" for t, u in turn_keys))
+                       turns=";".join(f"{t}:{u}" for t, u in turn_keys),
+                       quotes="\n".join(list(quotes)[:QUOTES_PER_EDGE]))
     return graph
+
+
+def _spans_by_turn(codings: pd.DataFrame, turns: dict[tuple, Any]
+                   ) -> dict[tuple, list[tuple[int, int, str]]]:
+    """``(transcript_id, turn_id) -> [(start, end, code)]`` of the codings on these turns."""
+    spans: dict[tuple, list[tuple[int, int, str]]] = {}
+    for t, u, start, end, code in zip(codings["transcript_id"], codings["turn_id"],
+                                      codings["start_char"], codings["end_char"],
+                                      codings["code"]):
+        if (t, u) in turns:
+            spans.setdefault((t, u), []).append((int(start), int(end), code))
+    return spans
 
 
 def web_tables(graph: nx.Graph) -> tuple[pd.DataFrame, pd.DataFrame]:

@@ -62,7 +62,7 @@ def test_cli_code_stores_codings_with_spans_evidence_and_manifest(coded, run_cli
         rows = list(csv.DictReader(handle))
     assert list(rows[0]) == ["transcript_id", "turn_id", "speaker", "code", "start_char",
                              "end_char", "text", "confidence", "coder", "origin", "evidence",
-                             "created_at"]
+                             "created_at", "status", "reviewer", "final_code"]
     texts = {(t[0], t[1]): t[4] for t in TURNS}
     for row in rows:
         turn_text = texts[(row["transcript_id"], row["turn_id"])]

@@ -103,3 +103,54 @@ def test_rules_verbless_turns_are_coded_and_end(rules_coder):
     # up to a verb and must stop at the root.
     assert "connection" in codes_of(rules_coder, "Real support from my family, honestly.")
     assert codes_of(rules_coder, "No support. None at all.") <= {"isolation", "connection"}
+
+
+def test_rules_confidence_is_how_often_each_rule_was_right(relational_codebook, nlp):
+    """Measured per rule (shipped table), shrunk toward the code's precision, and moved by
+    the team's decisions: not the codebook's 0.8 for nearly every rule."""
+    from reltext.coders import TurnInput
+    from reltext.coders.confidence import RuleConfidence, rule_of
+    from reltext.coders.rules import RulesCoder
+
+    shipped = RuleConfidence.shipped(relational_codebook)
+    coder = RulesCoder(relational_codebook, nlp=nlp, confidences=shipped)
+    texts = ["I trust her with anything.", "I've decided to cut down.",
+             "Nobody listens to me, they decided everything.", "I feel hopeless about it.",
+             "My mum passed away and my brother and I are estranged.",
+             "I go to the group on Tuesdays.", "It's my fault really."]
+    matches = list(coder.code([TurnInput(str(i), t, "client") for i, t in enumerate(texts)]))
+    confidences = {match.confidence for match in matches}
+    assert len(matches) >= 7 and len(confidences) >= 5  # an order to review by
+    for match in matches:
+        assert match.confidence == shipped.of(rule_of(match.evidence), match.code)
+        assert 0.05 < match.confidence < 0.95
+    rule, code = rule_of(matches[0].evidence), matches[0].code
+    rejected = shipped.with_outcomes([(rule, code, False)] * 40)
+    accepted = shipped.with_outcomes([(rule, code, True)] * 40)
+    assert rejected.of(rule, code) < shipped.of(rule, code) < accepted.of(rule, code)
+    other = RuleConfidence.shipped(type("Book", (), {"sha256": "another codebook"})())
+    assert other.of(rule, code) == other.of("any/rule/0", code)  # per code only
+
+
+def test_rules_confidence_learns_from_the_projects_decisions(tmp_path):
+    from viewer_support import build_project
+
+    from reltext import review
+    from reltext.coders.confidence import RuleConfidence, decision_outcomes
+    from reltext.model import Verdict
+    from reltext.store import Store
+
+    store = Store.open(build_project(tmp_path))
+    queue = {item["code"]: item for item in review.review_queue(store, "alice", limit=9)}
+    review.decide(store, "alice", queue["trust"]["coding_id"], Verdict.ACCEPT)
+    review.decide(store, "alice", queue["hope"]["coding_id"], Verdict.REJECT)
+    review.decide(store, "bob", queue["isolation"]["coding_id"], Verdict.CORRECT, code="agency")
+    review.decide(store, "bob", queue["stigma"]["coding_id"], Verdict.CORRECT, start_char=0,
+                  end_char=6)
+    outcomes = sorted(decision_outcomes(store))
+    store.close()
+    # The test project's evidence names its pattern ids (trust.rely...) as the rule.
+    assert outcomes == [("hope.better", "hope", False), ("isolation.alone", "isolation", False),
+                        ("stigma.test", "stigma", True), ("trust.rely", "trust", True)]
+    assert RuleConfidence.shipped().with_outcomes(outcomes).counts[("trust.rely", "trust")] \
+        == (1.0, 1.0)

@@ -73,3 +73,33 @@ def test_web_tables_for_notebooks(tiny_web_inputs):
     assert set(nodes["id"]) == {CENTRE, "person:mum", "person:worker", "place:job centre"}
     assert edges.set_index("target").loc["person:mum", ["weight", "goods", "evils"]].tolist() \
         == [3, 1, 1]
+
+
+def test_web_colours_each_edge_by_the_codes_where_its_interactant_is_mentioned(tmp_path):
+    """Losses read as losses: a dead mother, an estranged brother and friends who went are
+    not goods because the same turn praises the group."""
+    from reltext import Project
+    from reltext.web import balance_colour
+
+    table = tmp_path / "turns.csv"
+    table.write_text(
+        "transcript_id,turn_id,speaker,role,text\n"
+        "str04,0,RH,interviewer,Who is around for you these days?\n"
+        'str04,1,Jo,participant,"My mum passed away last year and my brother and I are '
+        "estranged now. My friends all just disappeared. But the group on Tuesdays has been "
+        'brilliant, I really feel I belong there."\n', encoding="utf-8")
+    with Project(tmp_path / "p.db") as project:
+        project.ingest([table])
+        project.code(coder="rules")
+        graph = project.web("str04")
+    edges = {node.split(":", 1)[1]: graph.edges[CENTRE, node] for node in graph if node != CENTRE}
+    assert {"mum", "brother", "friend", "group"} <= set(edges)
+    assert edges["mum"]["evils"] == edges["brother"]["evils"] == 1
+    assert edges["mum"]["goods"] == edges["brother"]["goods"] == 0
+    assert edges["mum"]["colour"] == balance_colour(-1.0)
+    assert edges["friend"]["goods"] <= edges["friend"]["evils"]  # "disappeared": isolation
+    assert edges["group"]["goods"] >= 1 and edges["group"]["evils"] == 0
+    assert edges["group"]["colour"] == balance_colour(1.0)
+    assert edges["mum"]["quotes"] == "My mum passed away last year and my brother and I are " \
+                                     "estranged now."
+    assert "belong there" in edges["group"]["quotes"]

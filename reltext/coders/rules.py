@@ -24,6 +24,7 @@ from ..codebook import TRAINED_ATTRS, Codebook, CodeDef, Rule
 from ..errors import CodebookError
 from ..nlp import DEFAULT_PIPELINE, load_pipeline
 from . import CodeMatch, TurnInput
+from .confidence import RuleConfidence
 
 # Only these components are needed: lemmas (tagger + attribute_ruler + lemmatizer) and the
 # dependency parse for negation and sentences. NER is never used.
@@ -70,12 +71,16 @@ class RulesCoder:
         pipeline: The pipeline package to load when ``nlp`` is None.
         n_process: Processes for ``nlp.pipe`` (worth it from some thousands of turns).
         batch_size: Turns per ``nlp.pipe`` batch.
+        confidences: How often each rule is right (:mod:`reltext.coders.confidence`); the
+            shipped measurements when None.
     """
 
     def __init__(self, codebook: Codebook, *, nlp: Any = None,
                  pipeline: str = DEFAULT_PIPELINE, n_process: int = 1,
-                 batch_size: int = 128) -> None:
+                 batch_size: int = 128, confidences: RuleConfidence | None = None) -> None:
         self.codebook = codebook
+        self.confidences = (confidences if confidences is not None
+                            else RuleConfidence.shipped(codebook))
         self.nlp = nlp if nlp is not None else load_pipeline(pipeline, disable=UNUSED_COMPONENTS)
         self.n_process = n_process
         self.batch_size = batch_size
@@ -191,6 +196,8 @@ class RulesCoder:
             if any(start < e and s < end for s, e in spans):
                 continue
             spans.append((start, end))
+            # How often this rule was right when it gave this code, not the codebook's guess.
+            confidence = self.confidences.of(hit.rule.rule_id, code_key, default=confidence)
             evidence = f"{hit.rule.rule_id}{note}: '{span.text}'"
             yield CodeMatch(item.key, code_key, span.start_char, span.end_char,
                             round(confidence, 3), evidence)

@@ -274,6 +274,8 @@ def _render_cooccurrence(version: tuple, coder: str, turns: pd.DataFrame) -> Non
 
 
 def _render_web(store: Store, turns: pd.DataFrame, coder: str) -> None:
+    from ..web import LEGEND, balance_colour  # networkx: loaded once a web is asked for
+
     if "participant" not in turns.columns:
         st.write("Webs are drawn per participant: give transcripts a participant in the "
                  "manifest.")
@@ -302,6 +304,26 @@ def _render_web(store: Store, turns: pd.DataFrame, coder: str) -> None:
                           f"{n.get('goods', 0)} goods, {n.get('evils', 0)} evils")
                    for n in nodes],
         hoverinfo="text", showlegend=False))
+    edges = elements["edges"]
+    # Hover on the middle of a line: the codes behind it and the sentences that say them.
+    figure.add_trace(go.Scatter(
+        x=[(e["x0"] + e["x1"]) / 2 for e in edges], y=[(e["y0"] + e["y1"]) / 2 for e in edges],
+        mode="markers", marker={"size": 10, "color": [e["colour"] for e in edges],
+                                "symbol": "diamond-wide", "opacity": 0.6},
+        hovertext=[escape(f"{e.get('codes') or 'no codes'}\n{e.get('quotes', '')}")
+                   .replace("\n", "<br>") for e in edges],
+        hoverinfo="text", showlegend=False))
+    for label, balance in LEGEND:  # what the colours mean
+        figure.add_trace(go.Scatter(x=[None], y=[None], mode="lines", name=label,
+                                    line={"color": balance_colour(balance), "width": 4}))
     figure.update_layout(title=f"Relational web of {escape(participant)}", height=600,
-                         xaxis={"visible": False}, yaxis={"visible": False})
+                         xaxis={"visible": False}, yaxis={"visible": False},
+                         legend={"orientation": "h", "y": -0.05})
     st.plotly_chart(figure, width="stretch")
+    st.caption("A line's colour comes from the codes of the sentences that mention the "
+               "interactant; hover the middle of a line for them and the quotes.")
+    if edges:
+        st.dataframe(pd.DataFrame([{"interactant": e["target"].split(":", 1)[-1],
+                                    "codes": e.get("codes", ""), "goods": e.get("goods", 0),
+                                    "evils": e.get("evils", 0), "quotes": e.get("quotes", "")}
+                                   for e in edges]), hide_index=True, width="stretch")
