@@ -133,6 +133,7 @@ def ingest_files(
     manifest: Manifest | str | Path | None = None,
     transform: Callable[[list[Transcript], QdpxProject | None],
                         tuple[list[Transcript], QdpxProject | None]] | None = None,
+    external_sources: str | Path | None = None,
 ) -> Iterator[IngestResult]:
     """Ingest ``files`` one by one, yielding what happened to each as it is done.
 
@@ -143,6 +144,8 @@ def ingest_files(
     Args:
         transform: Applied to each file's transcripts and project before they are stored
             (pseudonymisation); gets and returns ``(transcripts, qdpx project or None)``.
+        external_sources: The only folder a REFI-QDA project's external sources are read
+            from; without it they are refused (see :func:`reltext.refi.read_qdpx`).
     """
     if manifest is not None and not isinstance(manifest, Manifest):
         manifest = load_manifest(manifest)
@@ -150,7 +153,7 @@ def ingest_files(
         with warnings.catch_warnings(record=True) as caught:
             warnings.simplefilter("always")
             try:
-                project = _qdpx_project(path, format)
+                project = _qdpx_project(path, format, external_sources)
                 transcripts = (list(project.transcripts) if project is not None
                                else read_transcripts(path, format=format))
                 if transform is not None:
@@ -181,7 +184,8 @@ def ingest_files(
                            codings=counts["codings"], codes=counts["codes"])
 
 
-def _qdpx_project(path: Path, format: str | None) -> QdpxProject | None:
+def _qdpx_project(path: Path, format: str | None,
+                  external_sources: str | Path | None) -> QdpxProject | None:
     """The REFI-QDA project in ``path``, or None when it is another format."""
     if format not in (None, "qdpx"):
         return None
@@ -193,7 +197,7 @@ def _qdpx_project(path: Path, format: str | None) -> QdpxProject | None:
             return None  # the reader reports it
         if detect_format(path, head) != "qdpx":
             return None
-    return read_qdpx(path)
+    return read_qdpx(path, external_sources=external_sources)
 
 
 def _store_transcript(

@@ -79,11 +79,14 @@ class Project:
         manifest: str | os.PathLike[str] | Manifest | None = None,
         pseudonymiser: Pseudonymiser | None = None,
         key_out: str | os.PathLike[str] | None = None,
+        external_sources: str | os.PathLike[str] | None = None,
     ) -> Iterator[IngestResult]:
         """Ingest files and folders, yielding one :class:`IngestResult` per file as it ends.
 
         With a ``pseudonymiser``, every file is pseudonymised before it is stored and the
         key saved to ``key_out`` (``<db>.pseudonym-key.csv`` when None, with a warning).
+        A REFI-QDA project's external sources are read from ``external_sources`` only, and
+        refused without it.
         """
         skip = []
         if manifest is not None and not isinstance(manifest, Manifest):
@@ -95,11 +98,13 @@ class Project:
             key_path = Path(key_out) if key_out else default_key_path(self.path)
             transform = functools.partial(pseudonymiser.ingest_step, key_out=key_path)
         yield from ingest_files(self.store, files, format=format, manifest=manifest,
-                                transform=transform)
+                                transform=transform, external_sources=external_sources)
 
-    def ingest(self, paths, *, format=None, manifest=None) -> list[IngestResult]:
+    def ingest(self, paths, *, format=None, manifest=None, external_sources=None
+               ) -> list[IngestResult]:
         """Ingest files and folders; see :meth:`iter_ingest`."""
-        return list(self.iter_ingest(paths, format=format, manifest=manifest))
+        return list(self.iter_ingest(paths, format=format, manifest=manifest,
+                                     external_sources=external_sources))
 
     def count_files(self, paths: Sequence[str | os.PathLike[str]], *, manifest=None) -> int:
         return len(self.scan(paths, manifest=manifest)[0])
@@ -137,16 +142,16 @@ class Project:
         with self.store.read() as conn:
             return pd.DataFrame(self.store.coders(conn), columns=["coder", "turns", "codings"])
 
-    def turn_codes(self, coder: str) -> dict[tuple[str, str], set[str]]:
-        """``(transcript_id, turn_id) -> codes`` over the turns ``coder`` has coded."""
-        with self.store.read() as conn:
-            return self.store.coded_turn_codes(conn, coder)
-
     def segments(self, code: str, *, where=None, coders=None, states=None) -> pd.DataFrame:
         """Every segment coded ``code``, with its case attributes (see :mod:`reltext.segments`)."""
         from .segments import segments
 
         return segments(self.store, code, where=where, coders=coders, states=states)
+
+    def turn_codes(self, coder: str) -> dict[tuple[str, str], set[str]]:
+        """``(transcript_id, turn_id) -> codes`` over the turns ``coder`` has coded."""
+        with self.store.read() as conn:
+            return self.store.coded_turn_codes(conn, coder)
 
     # -- the learned coder -----------------------------------------------------------------
 

@@ -26,20 +26,24 @@ import json
 import re
 import uuid
 import zipfile
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from decimal import Decimal
 from functools import lru_cache
 from importlib import resources
 from pathlib import Path, PurePosixPath
-from typing import Any
+from typing import Any, NamedTuple
 
 from lxml import etree
 
 from .errors import ReltextError, TranscriptFormatError
 from .files import atomic_path, check_folder
 from .model import Origin, Transcript, Turn
+from .readers.archive import (external_file, read_file, read_member, refuse_external,
+                              safe_name)
+from .readers.characters import has_unsafe_characters
 from .readers.qdpx import source_transcript
 
 NAMESPACE = "urn:QDA-XML:project:1.0"
@@ -54,6 +58,8 @@ _ORIGIN_OF_PREFIX = {"rules": Origin.RULE, "learned": Origin.CLASSIFIER,
                      "topics": Origin.TOPIC, "human": Origin.HUMAN}
 _ORIGINS = {origin.value for origin in Origin}
 _RGB = re.compile(r"#(?:[0-9A-Fa-f]{6}|[0-9A-Fa-f]{3})")
+# Deeper than any real codebook, and well inside Python's recursion limit.
+MAX_CODE_DEPTH = 64
 _SOURCE_SUFFIX = re.compile(r"\.(?:txt|text|docx?|rtf|pdf|odt)$", re.IGNORECASE)
 
 
@@ -116,89 +122,146 @@ class QdpxProject:
     dropped: tuple[str, ...] = field(default_factory=tuple)
 
 
-def read_qdpx(path: str | Path) -> QdpxProject:
+def read_qdpx(path: str | Path, *, external_sources: str | Path | None = None) -> QdpxProject:
     """Read a ``.qdpx`` archive or a bare ``.qde`` file (sources in a folder beside it).
 
+    Only the project's own files are read: the archive's members (within size and
+    compression limits) or, for a bare ``.qde``, its ``sources/`` folder. See
+    :mod:`reltext.readers.archive`.
+
+    Args:
+        path: The project file.
+        external_sources: The folder to read external sources (``relative://``,
+            ``absolute://``, ``file://``) from; without it they are refused.
+
     Raises:
-        ReltextError: the file is not a REFI-QDA project, or a source it names is missing
-            or unreadable; the message names the file, the source and the fix.
+        ReltextError: the file is not a REFI-QDA project, a source it names is missing,
+            unreadable or outside the project, or a note or value is malformed; the
+            message names the file, the place and the fix.
     """
     path = Path(path)
-    archive = _open_archive(path)
-    try:
-        root = etree.fromstring(archive.project_xml, parser=etree.XMLParser(
-            resolve_entities=False, no_network=True, huge_tree=True))
-    except etree.XMLSyntaxError as error:
-        raise ReltextError(f"the project XML is not well-formed ({error})",
-                           path=archive.project_name,
-                           fix="Export the project again from its QDA program.") from error
-    if _local(root) != "Project":
-        raise ReltextError(f"the root element is <{_local(root)}>, not <Project>",
-                           path=archive.project_name,
-                           fix="Give a REFI-QDA project (.qdpx or .qde), not a codebook (.qdc).")
-    return _Reader(path, archive, root).project()
+    folder = Path(external_sources) if external_sources is not None else None
+    with _Archive.open(path) as archive:
+        try:
+            root = etree.fromstring(archive.project_xml, parser=etree.XMLParser(
+                resolve_entities=False, no_network=True, huge_tree=True))
+        except etree.XMLSyntaxError as error:
+            raise ReltextError(f"the project XML is not well-formed ({error})",
+                               path=archive.project_name,
+                               fix="Export the project again from its QDA program.") from error
+        _refuse_entities(root, archive.project_name)
+        if _local(root) != "Project":
+            raise ReltextError(
+                f"the root element is <{_local(root)}>, not <Project>",
+                path=archive.project_name,
+                fix="Give a REFI-QDA project (.qdpx or .qde), not a codebook (.qdc).")
+        return _Reader(path, archive, root, folder).project()
+
+
+def _refuse_entities(root: Any, where: str) -> None:
+    """Entities are never expanded, and one left unexpanded would cut its text short."""
+    declared = root.getroottree().docinfo.internalDTD
+    names = [entity.name for entity in declared.iterentities()] if declared else []
+    for node in root.iter(etree.Entity):
+        raise ReltextError(
+            f"line {node.sourceline}: <{_local(node.getparent())}> holds the entity "
+            f"{node.text}, which reltext does not expand", path=where,
+            fix="Export the project again from its QDA program, without a DTD or entities.")
+    if names:
+        raise ReltextError(
+            f"the project XML declares the entities {', '.join(sorted(names))}, which "
+            "reltext does not expand", path=where,
+            fix="Export the project again from its QDA program, without a DTD or entities.")
 
 
 class _Archive:
-    """The project XML and a way to read the files its sources name."""
+    """The project XML and the files inside the project that its sources name.
 
-    def __init__(self, project_name: str, project_xml: bytes,
-                 read_internal: Callable[[str], bytes | None], folder: Path) -> None:
+    Members of a ``.qdpx`` are found by name (any case, in ``sources/`` or not) and read
+    one at a time when a source asks for them, never all at once.
+    """
+
+    def __init__(self, path: Path, project_name: str, project_xml: bytes,
+                 archive: zipfile.ZipFile | None = None) -> None:
+        self.path = path
         self.project_name = project_name
         self.project_xml = project_xml
-        self.read_internal = read_internal
-        self.folder = folder
+        self._zip = archive
+        self._members: dict[str, zipfile.ZipInfo] = {}
+        for info in archive.infolist() if archive is not None else ():
+            name = safe_name(info.filename)
+            if name is not None and not info.is_dir():
+                self._members.setdefault(name.lower(), info)
+                self._members.setdefault(PurePosixPath(name).name.lower(), info)
 
-
-def _open_archive(path: Path) -> _Archive:
-    try:
-        is_zip = zipfile.is_zipfile(path)
-    except OSError as error:
-        raise ReltextError(f"cannot read the project ({error.strerror})", path=path,
-                           fix="Check the path.") from error
-    if not is_zip:
+    @classmethod
+    @contextmanager
+    def open(cls, path: Path) -> Iterator[_Archive]:
         try:
-            data = path.read_bytes()
+            is_zip = zipfile.is_zipfile(path)
         except OSError as error:
             raise ReltextError(f"cannot read the project ({error.strerror})", path=path,
                                fix="Check the path.") from error
-        return _Archive(str(path), data, lambda name: _read_beside(path.parent, name),
-                        path.parent)
-    with zipfile.ZipFile(path) as archive:
-        names = [name for name in archive.namelist() if not name.endswith("/")]
-        projects = [n for n in names if n.lower().endswith(".qde") and "/" not in n.strip("/")]
-        preferred = [n for n in projects if n.lower() == "project.qde"]
-        if not projects:
-            raise ReltextError("the archive holds no .qde project file at its top level",
-                               path=path, fix="Export the project again as a REFI-QDA .qdpx.")
-        if len(projects) > 1 and not preferred:
-            raise ReltextError(f"the archive holds several project files {sorted(projects)}",
-                               path=path, fix="Keep one .qde in the archive.")
-        project_name = (preferred or projects)[0]
-        project_xml = archive.read(project_name)
-        files = {name: archive.read(name) for name in names if name != project_name}
-    by_lower: dict[str, str] = {}
-    for name in files:
-        by_lower.setdefault(name.lower(), name)
-        by_lower.setdefault(PurePosixPath(name).name.lower(), name)
+        if not is_zip:
+            yield cls(path, str(path), read_file(path, path))
+            return
+        try:
+            archive = zipfile.ZipFile(path)
+        except zipfile.BadZipFile as error:
+            raise ReltextError(f"the archive is damaged ({error})", path=path,
+                               fix="Export the project again as a REFI-QDA .qdpx.") from error
+        with archive:
+            projects = [info for info in archive.infolist() if not info.is_dir()
+                        and info.filename.lower().endswith(".qde")
+                        and "/" not in info.filename.strip("/")]
+            preferred = [info for info in projects if info.filename.lower() == "project.qde"]
+            if not projects:
+                raise ReltextError("the archive holds no .qde project file at its top level",
+                                   path=path,
+                                   fix="Export the project again as a REFI-QDA .qdpx.")
+            if len(projects) > 1 and not preferred:
+                raise ReltextError(
+                    f"the archive holds several project files "
+                    f"{sorted(info.filename for info in projects)}",
+                    path=path, fix="Keep one .qde in the archive.")
+            project = (preferred or projects)[0]
+            yield cls(path, f"{path}!{project.filename}",
+                      read_member(archive, project, path), archive)
 
-    def read_internal(name: str) -> bytes | None:
+    def internal(self, name: str, location: str, source: str) -> bytes:
+        """The file ``internal://name``: an archive member, or in ``sources/`` beside a
+        bare ``.qde``.
+
+        Raises:
+            ReltextError: the name leaves the project, or no such file is in it.
+        """
+        relative = safe_name(name)
+        data = None
+        if relative is not None:
+            data = self._member(relative) if self._zip is not None else self._beside(relative)
+        if data is None:
+            raise ReltextError(
+                f"source {source!r} names {location}, which is not in the project",
+                path=self.project_name,
+                fix="Export the project again with its sources included.")
+        return data
+
+    def _member(self, name: str) -> bytes | None:
         for candidate in (f"sources/{name}".lower(), name.lower()):
-            if candidate in by_lower:
-                return files[by_lower[candidate]]
+            if candidate in self._members:
+                return read_member(self._zip, self._members[candidate], self.path)
         return None
 
-    return _Archive(f"{path}!{project_name}", project_xml, read_internal, path.parent)
-
-
-def _read_beside(folder: Path, name: str) -> bytes | None:
-    """An internal source of a bare ``.qde``: in ``sources/`` (any case) next to it."""
-    for child in folder.iterdir() if folder.is_dir() else ():
-        if child.is_dir() and child.name.lower() == "sources":
-            for candidate in child.iterdir():
-                if candidate.name.lower() == name.lower():
-                    return candidate.read_bytes()
-    return None
+    def _beside(self, name: str) -> bytes | None:
+        folder = self.path.parent
+        for child in folder.iterdir() if folder.is_dir() else ():
+            if child.is_dir() and child.name.lower() == "sources":
+                for candidate in child.iterdir():
+                    # A link out of the folder is not one of the project's files.
+                    if (candidate.name.lower() == name.lower()
+                            and candidate.resolve().is_relative_to(child.resolve())):
+                        return read_file(candidate, self.path)
+        return None
 
 
 def _local(element: Any) -> str:
@@ -223,13 +286,25 @@ def _guid_of(value: str | None) -> str:
     return (value or "").strip().strip("{}").lower()
 
 
+class _Note(NamedTuple):
+    name: str
+    content: str
+    line: int | None
+
+
+_NO_NOTE = _Note("", "", None)
+_FIX_NOTE = "Export the project again from reltext, or delete that note in the QDA program."
+
+
 class _Reader:
     """One pass over a project's XML, collecting what reltext keeps and what it drops."""
 
-    def __init__(self, path: Path, archive: _Archive, root: Any) -> None:
+    def __init__(self, path: Path, archive: _Archive, root: Any,
+                 external_sources: Path | None) -> None:
         self.path = path
         self.archive = archive
         self.root = root
+        self.external_sources = external_sources
         self.dropped: list[str] = []
         self.notes_used = 0
 
@@ -237,8 +312,8 @@ class _Reader:
         root = self.root
         users = {_guid_of(u.get("guid")): (u.get("name") or u.get("id") or "").strip()
                  for users in _children(root, "Users") for u in _children(users, "User")}
-        notes = {_guid_of(n.get("guid")): ((n.get("name") or "").strip(),
-                                            _text_of(n, "PlainTextContent"))
+        notes = {_guid_of(n.get("guid")): _Note((n.get("name") or "").strip(),
+                                                _text_of(n, "PlainTextContent"), n.sourceline)
                  for block in _children(root, "Notes") for n in _children(block, "Note")}
         codebook = self._reltext_note(notes, _children(root, "NoteRef"), CODEBOOK_NOTE)
         codes = self._codes(codebook.get("codes", {}))
@@ -274,18 +349,33 @@ class _Reader:
             dropped=tuple(self.dropped),
         )
 
-    def _reltext_note(self, notes: Mapping[str, tuple[str, str]], refs: Iterable[Any],
+    def _reltext_note(self, notes: Mapping[str, _Note], refs: Iterable[Any],
                       name: str) -> dict[str, Any]:
-        """The JSON of the reltext note of this name among ``refs``, or ``{}``."""
+        """The JSON of the reltext note of this name among ``refs``, or ``{}``.
+
+        Raises:
+            ReltextError: the note nests too deeply to read, or holds characters that
+                cannot be stored (a lone surrogate, a control character).
+        """
         for ref in refs:
             note = notes.get(_guid_of(ref.get("targetGUID")))
-            if note and note[0] == name:
+            if note and note.name == name:
                 self.notes_used += 1
+                where = f"line {note.line}: the <Note> {name!r}"
                 try:
-                    value = json.loads(note[1])
+                    value = json.loads(note.content)
                 except json.JSONDecodeError:
                     self.dropped.append(f"the note {name!r}, which is not valid JSON")
                     return {}
+                except RecursionError as error:
+                    raise ReltextError(f"{where} nests its JSON too deeply to be read",
+                                       path=self.archive.project_name,
+                                       fix=_FIX_NOTE) from error
+                if has_unsafe_characters(json.dumps(value, ensure_ascii=False)):
+                    raise ReltextError(
+                        f"{where} holds characters that cannot be stored (a lone surrogate "
+                        "or a control character)", path=self.archive.project_name,
+                        fix=_FIX_NOTE)
                 return value if isinstance(value, dict) else {}
         return {}
 
@@ -293,11 +383,17 @@ class _Reader:
         codes: list[QdaCode] = []
         keys: set[str] = set()
 
-        def walk(element: Any, parent: str | None, family: str | None) -> None:
+        def walk(element: Any, parent: str | None, family: str | None, depth: int) -> None:
+            if depth > MAX_CODE_DEPTH:
+                raise ReltextError(
+                    f"line {element.sourceline}: the codebook nests <Code> elements more than "
+                    f"{MAX_CODE_DEPTH} deep", path=self.archive.project_name,
+                    fix="Flatten the code hierarchy in the QDA program and export again.")
             code_guid = _guid_of(element.get("guid"))
             name = (element.get("name") or "").strip()
             codable = (element.get("isCodable") or "true").strip().lower() in ("true", "1")
-            saved = known.get(code_guid, {})
+            saved = known.get(code_guid) if isinstance(known, Mapping) else None
+            saved = saved if isinstance(saved, Mapping) else {}
             key = str(saved.get("key") or name)
             if key in keys:  # two codes of one name in different branches stay apart
                 key = f"{parent or family}/{name}"
@@ -307,21 +403,21 @@ class _Reader:
                 guid=code_guid, key=key, name=str(saved.get("name") or name), codable=codable,
                 colour=colour if colour and _RGB.fullmatch(colour) else None,
                 description=_text_of(element, "Description"),
-                parent=saved.get("parent", parent) if saved else parent,
-                family=saved.get("family", family) if saved else family,
+                parent=_text_or_none(saved.get("parent", parent)) if saved else parent,
+                family=_text_or_none(saved.get("family", family)) if saved else family,
                 polarity=str(saved.get("polarity") or "neutral"),
             )
             codes.append(code)
             for child in _children(element, "Code"):
                 if codable:
-                    walk(child, key, family)
+                    walk(child, key, family, depth + 1)
                 else:  # a group: its name is the family of everything under it
-                    walk(child, parent, family or name)
+                    walk(child, parent, family or name, depth + 1)
 
         for book in _children(self.root, "CodeBook"):
             for block in _children(book, "Codes"):
                 for element in _children(block, "Code"):
-                    walk(element, None, None)
+                    walk(element, None, None, 1)
         return codes
 
     def _case_meta(self, variables: Mapping[str, str]) -> dict[str, dict[str, Any]]:
@@ -330,12 +426,12 @@ class _Reader:
         for block in _children(self.root, "Cases"):
             for case in _children(block, "Case"):
                 values = {"participant_id": (case.get("name") or "").strip()}
-                values.update(_variable_values(case, variables))
+                values.update(_variable_values(case, variables, self.archive.project_name))
                 for ref in _children(case, "SourceRef"):
                     result.setdefault(_guid_of(ref.get("targetGUID")), {}).update(values)
         return result
 
-    def _transcript(self, source: Any, notes: Mapping[str, tuple[str, str]],
+    def _transcript(self, source: Any, notes: Mapping[str, _Note],
                     variables: Mapping[str, str], case_meta: Mapping[str, dict[str, Any]],
                     used_ids: set[str]) -> Transcript | None:
         source_guid = _guid_of(source.get("guid"))
@@ -350,7 +446,7 @@ class _Reader:
             transcript_id = f"{base}-{number}"
             number += 1
         used_ids.add(transcript_id)
-        meta = {**case_meta.get(source_guid, {}), **_variable_values(source, variables)}
+        meta = {**case_meta.get(source_guid, {}), **_variable_values(source, variables, self.archive.project_name)}
         saved = self._reltext_note(notes, _children(source, "NoteRef"), TURNS_NOTE)
         turns = _saved_turns(saved.get("turns"), text)
         if saved and turns is None:
@@ -373,19 +469,17 @@ class _Reader:
             return None
         scheme, _, rest = location.partition("://")
         scheme = scheme.lower()
+        where = self.archive.project_name
         if scheme == "internal":
-            data = self.archive.read_internal(rest)
-            if data is None:
-                raise ReltextError(
-                    f"source {name!r} names {location}, which is not in the project",
-                    path=self.archive.project_name,
-                    fix="Export the project again with its sources included.",
-                )
+            data = self.archive.internal(rest, location, name)
         elif scheme in ("relative", "absolute", "file"):
-            data = self._external(location, scheme, rest, name)
+            if self.external_sources is None:
+                raise refuse_external(location, source=name, path=where)
+            data = external_file(location, scheme, rest, self.external_sources, source=name,
+                                 path=where)
         else:
             raise ReltextError(f"source {name!r} has a plainTextPath {location!r} of an unknown "
-                               "kind", path=self.archive.project_name,
+                               "kind", path=where,
                                fix="Use internal://, relative:// or absolute:// paths.")
         if data.startswith(b"\xef\xbb\xbf"):  # QualCoder writes utf-8-sig; offsets skip it
             data = data[3:]
@@ -394,31 +488,12 @@ class _Reader:
         except UnicodeDecodeError as error:
             raise ReltextError(
                 f"source {name!r} ({location}) is not UTF-8 text (byte {error.start})",
-                path=self.archive.project_name,
+                path=where,
                 fix="REFI-QDA text sources must be UTF-8; export the project again.",
             ) from error
 
-    def _external(self, location: str, scheme: str, rest: str, name: str) -> bytes:
-        if scheme == "relative":
-            base = self.root.get("basePath") or ""
-            base = base.partition("://")[2] if "://" in base else base
-            candidates = [Path(base) / rest] if base else []
-            candidates.append(self.archive.folder / rest)
-        else:
-            candidates = [Path(rest)]
-        for candidate in candidates:
-            if candidate.is_file():
-                return candidate.read_bytes()
-        raise ReltextError(
-            f"source {name!r} is an external file ({location}) that is not at "
-            f"{' or '.join(str(c) for c in candidates)}",
-            path=self.archive.project_name,
-            fix="Put the file there, or export the project again with its sources included "
-            "in the .qdpx.",
-        )
-
     def _codings(self, source: Any, transcript: Transcript, users: Mapping[str, str],
-                 notes: Mapping[str, tuple[str, str]],
+                 notes: Mapping[str, _Note],
                  code_keys: Mapping[str, str]) -> list[QdaCoding]:
         result: list[QdaCoding] = []
         outside = 0
@@ -463,10 +538,10 @@ class _Reader:
                                 "every turn (on speaker labels or the preamble)")
         return result
 
-    def _coding_notes(self, selection: Any, notes: Mapping[str, tuple[str, str]]) -> dict[str, str]:
+    def _coding_notes(self, selection: Any, notes: Mapping[str, _Note]) -> dict[str, str]:
         extra = {}
         for ref in _children(selection, "NoteRef"):
-            name, content = notes.get(_guid_of(ref.get("targetGUID")), ("", ""))
+            name, content, _ = notes.get(_guid_of(ref.get("targetGUID")), _NO_NOTE)
             what = name.removeprefix(_NOTE_PREFIX)
             if name.startswith(_NOTE_PREFIX) and what in CODING_NOTES:
                 extra[what] = content
@@ -475,7 +550,12 @@ class _Reader:
         return extra
 
 
-def _variable_values(element: Any, variables: Mapping[str, str]) -> dict[str, Any]:
+def _variable_values(element: Any, variables: Mapping[str, str], where: str) -> dict[str, Any]:
+    """The variable values an element holds, by variable name.
+
+    Raises:
+        ReltextError: an integer or float value is not a number.
+    """
     values: dict[str, Any] = {}
     for item in _children(element, "VariableValue"):
         ref = _child(item, "VariableRef")
@@ -489,13 +569,24 @@ def _variable_values(element: Any, variables: Mapping[str, str]) -> dict[str, An
                 values[name] = child.text or ""
             elif kind == "BooleanValue":
                 values[name] = raw.lower() in ("true", "1")
-            elif kind == "IntegerValue" and raw:
-                values[name] = int(raw)
-            elif kind == "FloatValue" and raw:
-                values[name] = float(raw)
+            elif kind in ("IntegerValue", "FloatValue") and raw:
+                values[name] = _number(raw, kind, name, child.sourceline, where)
             elif kind in ("DateValue", "DateTimeValue"):
                 values[name] = raw
     return values
+
+
+def _number(raw: str, kind: str, variable: str, line: int | None, where: str) -> int | float:
+    try:
+        value = int(raw) if kind == "IntegerValue" else float(raw)
+    except ValueError:
+        value = None
+    if value is None or value != value or value in (float("inf"), float("-inf")):
+        raise ReltextError(
+            f"line {line}: the <{kind}> of variable {variable!r} is {raw[:40]!r}, not a "
+            f"{'whole number' if kind == 'IntegerValue' else 'number'}", path=where,
+            fix="Correct the value in the QDA program and export the project again.")
+    return value
 
 
 def _saved_turns(saved: Any, text: str) -> list[Turn] | None:
@@ -515,7 +606,8 @@ def _saved_turns(saved: Any, text: str) -> list[Turn] | None:
         previous_end = end
         turns.append(Turn(turn_id=str(turn_id), index=index, speaker=str(speaker),
                           text=text[start:end], start_char=start, end_char=end, role=str(role),
-                          timestamp=timestamp, end_timestamp=end_timestamp,
+                          timestamp=_text_or_none(timestamp),
+                          end_timestamp=_text_or_none(end_timestamp),
                           meta=meta if isinstance(meta, dict) else {}))
     return turns
 
@@ -528,6 +620,10 @@ def _split_over_turns(turns: Sequence[Turn], start: int, end: int) -> list[tuple
         if low < high or (start == end and turn.start_char <= start <= turn.end_char):
             pieces.append((turn, low - turn.start_char, high - turn.start_char))
     return pieces
+
+
+def _text_or_none(value: Any) -> str | None:
+    return None if value is None else str(value)
 
 
 def _is_reltext_coder(name: str) -> bool:

@@ -10,7 +10,7 @@ from docx import Document
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from reltext.errors import TranscriptFormatError
+from reltext.errors import ReltextError, TranscriptFormatError
 from reltext.readers import EncodingWarning, read_transcripts
 from reltext.readers.compose import RawTurn, compose_transcript
 from reltext.readers.labelled import parse_labelled
@@ -215,6 +215,28 @@ def test_readers_tsv_and_xlsx(tmp_path):
     (transcript,) = read_transcripts(tmp_path / "t.xlsx")
     assert [t.turn_id for t in transcript.turns] == ["1", "2"]
     assert transcript.turns[0].meta == {"wave": "2"}
+
+
+@pytest.mark.parametrize("kind", ["docx", "xlsx"])
+def test_readers_word_or_excel_file_with_a_zip_bomb_inside_is_refused(tmp_path, kind):
+    import zipfile
+
+    from openpyxl import Workbook
+
+    path = tmp_path / f"bomb.{kind}"
+    if kind == "docx":
+        make_docx(path)
+    else:
+        workbook = Workbook()
+        workbook.active.append(["transcript_id", "turn_id", "speaker", "text"])
+        workbook.save(path)
+    with zipfile.ZipFile(path, "a", compression=zipfile.ZIP_DEFLATED) as archive:
+        with archive.open("customXml/item9.xml", "w") as member:  # 20 MB of zeros in 20 kB
+            for _ in range(20):
+                member.write(bytes(2**20))
+    with pytest.raises(ReltextError, match=r"the member 'customXml/item9.xml' of the archive "
+                                           r"unpacks to 20.0 MiB .* zip bomb"):
+        read_transcripts(path)
 
 
 @pytest.mark.parametrize(

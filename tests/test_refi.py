@@ -303,19 +303,186 @@ def test_refi_splits_a_selection_over_turns_and_keeps_crlf_on_round_trip(
     assert _snapshot(tmp_path / "copy.db") == _snapshot(tmp_path / "project.db")
 
 
-def test_refi_missing_external_source_is_one_clear_error(tmp_path: Path, run_cli) -> None:
+def _errors(result) -> list[str]:
+    return [line for line in result.output.splitlines() if line.startswith("Error:")]
+
+
+def _stored_text(db: Path) -> str:
+    store = Store.open(db)
+    with store.read() as conn:
+        texts = [t["text"] for t in store.current_transcripts(conn)]
+    store.close()
+    return "".join(texts)
+
+
+@pytest.mark.parametrize("kind", ["absolute", "file", "relative"])
+def test_refi_external_source_never_reads_the_disk_unasked(tmp_path: Path, run_cli, kind):
+    secret = tmp_path / "secret.txt"
+    secret.write_text("My bank PIN is 2468.", encoding="utf-8")
+    received = tmp_path / "mail" / "attachments"
+    received.mkdir(parents=True)
+    location = {"absolute": f"absolute://{secret}", "file": f"file://{secret}",
+                "relative": "relative://../../secret.txt"}[kind]
+    archive = received / "from-a-colleague.qdpx"
+    with zipfile.ZipFile(archive, "w") as out:
+        out.writestr("project.qde", _project_xml(location, ""))
+    result = run_cli("ingest", str(archive))
+    assert result.exit_code == 1
+    assert len(_errors(result)) == 1
+    assert "is an external file" in _errors(result)[0]
+    assert "--external-sources FOLDER" in _errors(result)[0]
+    assert "2468" not in (tmp_path / "project.db").read_bytes().decode("latin-1")
+    # Even with a folder named, only that folder is read.
+    folder = tmp_path / "sources"
+    folder.mkdir()
+    result = run_cli("ingest", str(archive), "--external-sources", str(folder))
+    assert result.exit_code == 1 and len(_errors(result)) == 1
+    assert "2468" not in _stored_text(tmp_path / "project.db")
+
+
+def test_refi_external_sources_come_from_the_folder_named(tmp_path: Path, run_cli) -> None:
     qde = tmp_path / "external.qde"
     qde.write_text(_project_xml("relative://texts/interview7.txt", ""), encoding="utf-8")
-    result = run_cli("ingest", str(qde))
+    folder = tmp_path / "shared-sources"
+    result = run_cli("ingest", str(qde), "--external-sources", str(folder))
     assert result.exit_code == 1
-    errors = [line for line in result.output.splitlines() if line.startswith("Error:")]
+    errors = _errors(result)
     assert len(errors) == 1
     assert str(qde) in errors[0] and "'Interview 7.txt'" in errors[0]
-    assert str(tmp_path / "texts" / "interview7.txt") in errors[0]
+    assert str(folder / "texts" / "interview7.txt") in errors[0]
     assert "Put the file there" in errors[0]
-    (tmp_path / "texts").mkdir()
-    (tmp_path / "texts" / "interview7.txt").write_text("Just me, really.", encoding="utf-8")
-    assert run_cli("ingest", str(qde)).exit_code == 0
+    (folder / "texts").mkdir(parents=True)
+    (folder / "texts" / "interview7.txt").write_text("Just me, really.", encoding="utf-8")
+    (folder / "texts" / "link.txt").symlink_to(tmp_path / "external.qde")
+    assert run_cli("ingest", str(qde), "--external-sources", str(folder)).exit_code == 0
+    assert _stored_text(tmp_path / "project.db") == "Just me, really."
+    linked = tmp_path / "linked.qde"  # a link that leads out of the folder is not read
+    linked.write_text(_project_xml("relative://texts/link.txt", ""), encoding="utf-8")
+    result = run_cli("ingest", str(linked), "--external-sources", str(folder))
+    assert result.exit_code == 1 and "is not inside" in _errors(result)[0]
+
+
+def test_refi_internal_source_name_cannot_leave_the_project(tmp_path: Path, run_cli) -> None:
+    (tmp_path / "secret.txt").write_text("My bank PIN is 2468.", encoding="utf-8")
+    folder = tmp_path / "project"
+    (folder / "sources").mkdir(parents=True)
+    (folder / "sources" / "secret.txt").symlink_to(tmp_path / "secret.txt")
+    for name in ("../../secret.txt", "/" + str(tmp_path / "secret.txt"), "secret.txt"):
+        (folder / "p.qde").write_text(_project_xml(f"internal://{name}", ""), encoding="utf-8")
+        result = run_cli("ingest", str(folder / "p.qde"))
+        assert result.exit_code == 1, name
+        assert "which is not in the project" in _errors(result)[0]
+    archive = tmp_path / "slip.qdpx"
+    with zipfile.ZipFile(archive, "w") as out:
+        out.writestr("project.qde", _project_xml("internal://../secret.txt", ""))
+        out.writestr("../secret.txt", "inside the archive, but named to climb out")
+    assert "which is not in the project" in _errors(run_cli("ingest", str(archive)))[0]
+
+
+def _bomb(path: Path, source: str, *, megabytes: int = 50) -> None:
+    """A project whose member ``sources/junk.txt`` unpacks from 50 kB to 50 MB."""
+    with zipfile.ZipFile(path, "w", compression=zipfile.ZIP_DEFLATED) as out:
+        out.writestr("project.qde", _project_xml(source, ""))
+        out.writestr("sources/s1.txt", PLAIN)
+        with out.open("sources/junk.txt", "w") as member:
+            for _ in range(megabytes):
+                member.write(bytes(2**20))
+
+
+def test_refi_zip_bomb_is_refused_and_the_folder_goes_on(tmp_path: Path, run_cli) -> None:
+    folder = tmp_path / "incoming"
+    folder.mkdir()
+    _bomb(folder / "a_unused.qdpx", "internal://s1.txt")  # never read: nothing names it
+    _bomb(folder / "b_used.qdpx", "internal://junk.txt")
+    (folder / "c.txt").write_text(INTERVIEW, encoding="utf-8")
+    assert (folder / "b_used.qdpx").stat().st_size < 200_000
+    result = run_cli("ingest", str(folder))
+    assert result.exit_code == 1
+    errors = _errors(result)
+    assert len(errors) == 1
+    assert "b_used.qdpx" in errors[0] and "'sources/junk.txt'" in errors[0]
+    assert "zip bomb" in errors[0] and "50.0 MiB" in errors[0]
+    assert "2 transcript(s) added" in result.output
+    with Project(tmp_path / "project.db") as project:
+        assert sorted(project.transcripts()["transcript_id"]) == ["Interview 7", "c"]
+
+
+def test_refi_member_over_the_size_cap_is_refused(tmp_path: Path, run_cli, monkeypatch):
+    from reltext.readers import archive
+
+    monkeypatch.setattr(archive, "MAX_MEMBER_BYTES", 60)
+    with zipfile.ZipFile(tmp_path / "p.qdpx", "w") as out:  # stored: no compression at all
+        out.writestr("project.qde", _project_xml("internal://s1.txt", ""))
+    result = run_cli("ingest", str(tmp_path / "p.qdpx"))
+    assert result.exit_code == 1 and "'project.qde'" in _errors(result)[0]
+    assert "over reltext's limits (60 bytes" in _errors(result)[0]
+
+
+@pytest.mark.parametrize("problem, expected", [
+    ("entity", "line 22: <PlainTextContent> holds the entity &ent;"),
+    ("declared", "declares the entities ent"),
+    ("surrogate", "the <Note> 'reltext: turns' holds characters that cannot be stored"),
+    ("nested", "the <Note> 'reltext: turns' nests its JSON too deeply"),
+    ("integer", "the <IntegerValue> of variable 'age' is 'thirty', not a whole number"),
+    ("codes", "the codebook nests <Code> elements more than 64 deep"),
+])
+def test_refi_malformed_project_is_one_error_naming_the_element(tmp_path: Path, run_cli,
+                                                                problem, expected):
+    note_ref = '<NoteRef targetGUID="12121212-0000-4000-8000-000000000001"/>'
+    notes = {"surrogate": '{"turns": [["0", "Ann\\ud800", "", 0, 5, null, null, {}]]}',
+             "nested": '{"turns": ' + "[" * 50_000 + "]" * 50_000 + "}"}
+    xml = _project_xml("internal://s1.txt", note_ref if problem in notes else "")
+    if problem in notes:
+        xml = xml.replace("</Sources>", '</Sources><Notes><Note guid="12121212-0000-4000-8000-'
+                          f'000000000001" name="reltext: turns"><PlainTextContent>'
+                          f'{notes[problem]}</PlainTextContent></Note></Notes>')
+    if problem in ("entity", "declared"):
+        text = "Before &ent; after it." if problem == "entity" else "No entity used."
+        xml = (xml.replace(' plainTextPath="internal://s1.txt"', "")
+               .replace("\n    </TextSource>", f"<PlainTextContent>{text}</PlainTextContent>"
+                                                "</TextSource>")
+               .replace("?>", '?>\n<!DOCTYPE Project [<!ENTITY ent "EXPANDED">]>', 1))
+    if problem == "integer":
+        xml = xml.replace("<IntegerValue>34</", "<IntegerValue>thirty</")
+    if problem == "codes":
+        nested = ""
+        for depth in range(100):
+            nested = f'<Code guid="cccccccc-0000-4000-8000-{depth:012d}" name="c{depth}">{nested}</Code>'
+        xml = xml.replace("<CodeBook><Codes>", "<CodeBook><Codes>" + nested)
+    archive = tmp_path / "odd.qdpx"
+    with zipfile.ZipFile(archive, "w") as out:
+        out.writestr("project.qde", xml)
+        out.writestr("sources/s1.txt", PLAIN)
+    result = run_cli("ingest", str(archive))
+    assert result.exit_code == 1, result.output
+    errors = _errors(result)
+    assert len(errors) == 1 and "Traceback" not in result.output
+    assert f"{archive}!project.qde" in errors[0] and expected in errors[0], errors[0]
+    with Project(tmp_path / "project.db") as project:
+        assert project.transcripts().empty
+
+
+def test_refi_control_characters_in_a_source_never_break_the_export(tmp_path: Path, run_cli):
+    dirty = "Ann: I trust\x00 my worker.\x0cShe is kind\x0b and I rely on her.\x1b\n"
+    with zipfile.ZipFile(tmp_path / "dirty.qdpx", "w") as out:
+        out.writestr("project.qde", _project_xml("internal://s1.txt", ""))
+        out.writestr("sources/s1.txt", dirty)
+    result = run_cli("ingest", str(tmp_path / "dirty.qdpx"))
+    assert result.exit_code == 0, result.output
+    assert ("4 character(s) that cannot be stored or exported were replaced: 1 × NUL (U+0000) "
+            "by U+FFFD") in result.output
+    gold = tmp_path / "gold.csv"  # a person codes the whole turn, controls and all
+    gold.write_text("transcript_id,turn_id,codes\nInterview 7,0,lonely\n", encoding="utf-8")
+    assert run_cli("import-codings", str(gold), "--coder", "human:ann").exit_code == 0
+    assert run_cli("code", "--coder", "rules").exit_code == 0
+    result = run_cli("export", "qdpx", "--out", str(tmp_path / "out.qdpx"))
+    assert result.exit_code == 0, result.output
+    with zipfile.ZipFile(tmp_path / "out.qdpx") as archive:
+        assert schema_errors(archive.read("project.qde")) == []
+        (name,) = [n for n in archive.namelist() if n.startswith("sources/")]
+        text = archive.read(name).decode("utf-8")
+    assert text == "Ann: I trust\ufffd my worker.\nShe is kind\n and I rely on her.\ufffd\n"
+    assert len(text) == len(dirty)  # one for one: every offset stays
 
 
 def test_refi_read_qdpx_reports_what_it_drops(tmp_path: Path) -> None:

@@ -30,11 +30,15 @@ from .privacy import build_pseudonymiser
               help="With --pseudonymise: the key CSV (default: <db>.pseudonym-key.csv).")
 @click.option("--report", type=click.Path(), default=None,
               help="With --pseudonymise: write what was replaced to this .csv or .md file.")
+@click.option("--external-sources", type=click.Path(file_okay=False), default=None,
+              metavar="FOLDER",
+              help="Read a REFI-QDA project's external sources (relative://, absolute://, "
+                   "file://) from this folder only; without it they are refused.")
 @click.option("--silent", is_flag=True, help="No progress bar.")
 @db_option
 def ingest(paths: tuple[str, ...], format: str | None, manifest: str | None, pseudonymise: bool,
            scope: str, names: str | None, key_out: str | None, report: str | None,
-           silent: bool, db: str | None) -> None:
+           external_sources: str | None, silent: bool, db: str | None) -> None:
     """Add transcripts (files or folders) to the project.
 
     Reads speaker-labelled text, WebVTT and SRT captions, Word .docx, PDF with a text layer,
@@ -59,7 +63,8 @@ def ingest(paths: tuple[str, ...], format: str | None, manifest: str | None, pse
                        "from the project before sharing anything.", err=True)
         pseudonymiser = build_pseudonymiser(scope, names, key_out, report)
     results = project.iter_ingest(paths, format=format, manifest=manifest,
-                                  pseudonymiser=pseudonymiser, key_out=key_out)
+                                  pseudonymiser=pseudonymiser, key_out=key_out,
+                                  external_sources=external_sources)
     failed = added = unchanged = versions = turns = codings = 0
     with click.progressbar(results, length=total, label="Ingesting", file=sys.stderr,
                            hidden=silent or total < 2, show_pos=True) as bar:

@@ -7,6 +7,7 @@ import zipfile
 
 from ..errors import TranscriptFormatError
 from ..model import Transcript
+from .archive import check_members
 from .labelled import Line, parse_labelled
 
 
@@ -24,6 +25,8 @@ def parse_docx(transcript_id: str, data: bytes, *, source: str) -> Transcript:
 
     if not zipfile.is_zipfile(io.BytesIO(data)):
         raise _not_word(source)
+    with zipfile.ZipFile(io.BytesIO(data)) as archive:
+        check_members(archive, source)
     try:
         document = Document(io.BytesIO(data))
     except Exception as error:  # python-docx raises several unrelated types here

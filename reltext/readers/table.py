@@ -13,6 +13,7 @@ from datetime import datetime, time
 
 from ..errors import TranscriptFormatError
 from ..model import Transcript
+from .archive import check_members
 from .compose import RawTurn, compose_transcript
 
 REQUIRED = ("transcript_id", "turn_id", "speaker", "text")
@@ -43,6 +44,8 @@ def parse_xlsx(data: bytes, *, source: str) -> list[Transcript]:
             "not an Excel .xlsx workbook", path=source,
             fix="Save it from Excel or LibreOffice as .xlsx, or export it as CSV.",
         )
+    with zipfile.ZipFile(io.BytesIO(data)) as archive:
+        check_members(archive, source)
     try:
         workbook = load_workbook(io.BytesIO(data), read_only=True, data_only=True)
     except Exception as error:  # openpyxl raises several unrelated types here
