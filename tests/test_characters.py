@@ -11,8 +11,7 @@ from hypothesis import strategies as st
 from lxml import etree
 
 from reltext import Project
-from reltext.readers.characters import UNSAFE, clean_text, clean_transcript
-from reltext.readers.labelled import parse_labelled
+from reltext.readers.characters import UNSAFE, clean_text
 from reltext.refi import schema_errors
 
 # Every code point, lone surrogates and controls included.
@@ -31,24 +30,6 @@ def test_characters_cleaned_text_keeps_its_length_and_is_xml_safe(text):
     element.text = cleaned
     etree.tostring(element)  # raises on anything XML cannot carry
     cleaned.encode("utf-8")  # and on a lone surrogate
-
-
-label = st.sampled_from(["Interviewer", "Dee", "P01", "Ann"])
-dirty = st.text(alphabet=st.characters(blacklist_characters="\n\r\x85\u2028\u2029",
-                                       blacklist_categories=()), min_size=1, max_size=40
-                ).filter(lambda s: s.strip())
-
-
-@settings(max_examples=150, deadline=None)
-@given(st.lists(st.tuples(label, dirty), min_size=1, max_size=8))
-def test_characters_cleaned_transcript_keeps_every_offset(turns):
-    text = "".join(f"{speaker}: {words}\n" for speaker, words in turns)
-    transcript = parse_labelled("t", text, source="t.txt")
-    cleaned, found = clean_transcript(transcript)
-    cleaned.check_offsets()
-    assert [(t.start_char, t.end_char) for t in cleaned.turns] == [
-        (t.start_char, t.end_char) for t in transcript.turns]
-    assert not UNSAFE.search(cleaned.text) and bool(found) == bool(UNSAFE.search(text))
 
 
 def test_characters_form_feed_and_vertical_tab_in_a_text_file_export_to_refi(tmp_path, run_cli):

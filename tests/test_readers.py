@@ -12,6 +12,7 @@ from hypothesis import strategies as st
 
 from reltext.errors import ReltextError, TranscriptFormatError
 from reltext.readers import EncodingWarning, read_transcripts
+from reltext.readers.characters import UNSAFE, clean_transcript
 from reltext.readers.compose import RawTurn, compose_transcript
 from reltext.readers.labelled import parse_labelled
 
@@ -265,16 +266,37 @@ utterance = st.text(
 ).filter(lambda s: s.strip())
 
 
+# As an utterance, but with every character a file may hold: controls, lone surrogates.
+dirty = st.text(alphabet=st.characters(blacklist_characters="\n\r\x85\u2028\u2029",
+                                       blacklist_categories=()), min_size=1, max_size=40
+                ).filter(lambda s: s.strip())
+
+
+def labelled(turns: list[tuple[str, str]]):
+    return parse_labelled("t", "".join(f"{speaker}: {words}\n" for speaker, words in turns),
+                          source="t.txt")
+
+
 @settings(max_examples=150, deadline=None)
 @given(st.lists(st.tuples(label, utterance), min_size=1, max_size=12))
 def test_readers_labelled_offsets_select_turn_text(turns):
-    text = "".join(f"{speaker}: {words}\n" for speaker, words in turns)
-    transcript = parse_labelled("t", text, source="t.txt")
+    transcript = labelled(turns)
     transcript.check_offsets()
     previous_end = 0
     for turn in transcript.turns:
         assert turn.start_char >= previous_end  # in order, never overlapping
         previous_end = turn.end_char
+
+
+@settings(max_examples=150, deadline=None)
+@given(st.lists(st.tuples(label, dirty), min_size=1, max_size=8))
+def test_readers_cleaned_characters_keep_every_offset(turns):
+    transcript = labelled(turns)
+    cleaned, found = clean_transcript(transcript)
+    cleaned.check_offsets()
+    assert [(t.start_char, t.end_char) for t in cleaned.turns] == [
+        (t.start_char, t.end_char) for t in transcript.turns]
+    assert not UNSAFE.search(cleaned.text) and bool(found) == bool(UNSAFE.search(transcript.text))
 
 
 @settings(max_examples=150, deadline=None)
