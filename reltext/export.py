@@ -9,6 +9,7 @@ import pandas as pd
 
 from .errors import ReltextError
 from .files import atomic_path
+from .spreadsheet import csv_bytes
 from .store import Store, from_json
 
 CODING_COLUMNS = ["transcript_id", "turn_id", "speaker", "code", "start_char", "end_char", "text",
@@ -100,8 +101,13 @@ def transcripts_frame(store: Store) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
-def write_table(frame: pd.DataFrame, out: str | Path, format: str) -> Path:
+def write_table(frame: pd.DataFrame, out: str | Path, format: str, *,
+                keep_formulas: bool = False) -> Path:
     """Write ``frame`` to ``out`` atomically: a killed write never leaves half a file.
+
+    In CSV, text cells a spreadsheet would run as a formula get a leading ``'`` (see
+    :mod:`reltext.spreadsheet`) unless ``keep_formulas``; Parquet and JSON lines keep
+    every cell as it is.
 
     Raises:
         ReltextError: unknown format, or the folder cannot be written.
@@ -111,7 +117,7 @@ def write_table(frame: pd.DataFrame, out: str | Path, format: str) -> Path:
                            fix=f"Use one of: {', '.join(TABLE_FORMATS)}.")
     with atomic_path(out) as temporary:
         if format == "csv":
-            frame.to_csv(temporary, index=False)
+            temporary.write_bytes(csv_bytes(frame, keep_formulas=keep_formulas))
         elif format == "parquet":
             frame.to_parquet(temporary, index=False)
         else:

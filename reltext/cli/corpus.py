@@ -133,7 +133,7 @@ def transcripts(as_json: bool, db: str | None) -> None:
 @export.command("turns", context_settings=CONTEXT_SETTINGS)
 @table_output
 @db_option
-def export_turns(format: str, out: str, db: str | None) -> None:
+def export_turns(format: str, out: str, keep_formulas: bool, db: str | None) -> None:
     """All turns, one row each: transcript_id, turn_id, speaker, role, offsets, text, metadata.
 
     \b
@@ -141,5 +141,5 @@ def export_turns(format: str, out: str, db: str | None) -> None:
         reltext export turns --format csv --out turns.csv
     """
     frame = open_project(db).turns()
-    path = write_table(frame, out, format)
+    path = write_table(frame, out, format, keep_formulas=keep_formulas)
     click.echo(f"Wrote {len(frame)} turns to {path}.")

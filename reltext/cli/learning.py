@@ -198,7 +198,7 @@ def answer(transcript_id: str, turn_id: str, code: str, applies: bool | None, re
 @export.command("answers", context_settings=CONTEXT_SETTINGS)
 @table_output
 @db_option
-def export_answers(format: str, out: str, db: str | None) -> None:
+def export_answers(format: str, out: str, keep_formulas: bool, db: str | None) -> None:
     """Every answer to the queue's questions, undos included, oldest first.
 
     \b
@@ -208,5 +208,5 @@ def export_answers(format: str, out: str, db: str | None) -> None:
     from ..active_learning import answers_frame
 
     frame = answers_frame(open_project(db).store)
-    path = write_table(frame, out, format)
+    path = write_table(frame, out, format, keep_formulas=keep_formulas)
     click.echo(f"Wrote {len(frame)} answers to {path}.")

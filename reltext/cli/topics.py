@@ -294,7 +294,8 @@ def _save_figure(figure: Any, path: Path) -> None:
 @table_output
 @run_option
 @db_option
-def export_topics(format: str, out: str, run_id: str | None, db: str | None) -> None:
+def export_topics(format: str, out: str, keep_formulas: bool, run_id: str | None,
+                  db: str | None) -> None:
     """The topics of a run: topic_id, size, label, words (then coherence, run_id).
 
     \b
@@ -302,7 +303,7 @@ def export_topics(format: str, out: str, run_id: str | None, db: str | None) -> 
         reltext export topics --format csv --out topics.csv
     """
     frame = open_project(db).topics(run_id)
-    path = write_table(frame, out, format)
+    path = write_table(frame, out, format, keep_formulas=keep_formulas)
     click.echo(f"Wrote {len(frame)} topics to {path}.")
 
 
@@ -310,7 +311,8 @@ def export_topics(format: str, out: str, run_id: str | None, db: str | None) -> 
 @table_output
 @run_option
 @db_option
-def export_turn_topics(format: str, out: str, run_id: str | None, db: str | None) -> None:
+def export_turn_topics(format: str, out: str, keep_formulas: bool, run_id: str | None,
+                       db: str | None) -> None:
     """Each modelled turn's topic: transcript_id, turn_id, topic_id, probability.
 
     Then start_char and end_char (the unit in the turn, for --unit sentence) and
@@ -322,6 +324,6 @@ def export_turn_topics(format: str, out: str, run_id: str | None, db: str | None
     """
     frame = open_project(db).turn_topics(run_id)
     columns = TURN_TOPIC_COLUMNS + ["start_char", "end_char", "representative"]
-    path = write_table(frame[columns], out, format)
+    path = write_table(frame[columns], out, format, keep_formulas=keep_formulas)
     click.echo(f"Wrote {len(frame)} turn topics to {path}.")
 

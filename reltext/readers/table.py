@@ -13,6 +13,7 @@ from datetime import datetime, time
 
 from ..errors import TranscriptFormatError
 from ..model import Transcript
+from ..spreadsheet import restored
 from .archive import check_members
 from .compose import RawTurn, compose_transcript
 
@@ -63,8 +64,9 @@ def parse_xlsx(data: bytes, *, source: str) -> list[Transcript]:
 
 
 def _numbered(reader) -> Iterator[tuple[int, list[str]]]:
+    # A cell reltext's own CSV export made inert ('=...) reads back as it was written.
     for row in reader:
-        yield reader.line_num, row
+        yield reader.line_num, [restored(cell) for cell in row]
 
 
 def _cell(value: object) -> str:
