@@ -20,7 +20,38 @@ INSTALL_HINT = {
 }
 # en_core_web_sm lemmatises hoped/hopes/hoping to "hop"; the lemmatizer leaves lemmas that the
 # attribute_ruler has set alone, so a ruler pattern fixes it where an exception does not.
+# spaCy's parser needs about 4 kB per character of a batch, and refuses a text over its
+# max_length (E088): a text over LONG_TEXT characters is read in pieces of a turn's size.
+LONG_TEXT = 100_000
+PIECE_CHARS = 1_000
 _LEMMA_FIXES = {"hope": ("hope", "hopes", "hoped", "hoping", "hopin", "hopin'")}
+
+
+def text_pieces(text: str, limit: int) -> list[tuple[int, str]]:
+    """``text`` as ``(offset, piece)`` pairs for spaCy: whole when it is at most
+    :data:`LONG_TEXT` and ``limit`` (the pipeline's ``max_length``) characters, else cut
+    into pieces of at most :data:`PIECE_CHARS`, each at the last paragraph break, else
+    sentence end, else space in its second half.
+
+    ``text[offset:offset + len(piece)] == piece`` for every piece, and the pieces join up
+    to ``text``.
+    """
+    if len(text) <= min(limit, LONG_TEXT):
+        return [(0, text)]
+    size = max(1, min(limit, PIECE_CHARS))
+    pieces, start = [], 0
+    while len(text) - start > size:
+        window = text[start:start + size]
+        cut = size
+        for ends in (("\n",), (". ", "? ", "! "), (" ", "\t")):
+            found = max(window.rfind(end) + len(end) for end in ends)
+            if found > size // 2:
+                cut = found
+                break
+        pieces.append((start, window[:cut]))
+        start += cut
+    pieces.append((start, text[start:]))
+    return pieces
 
 
 def load_pipeline(name: str = DEFAULT_PIPELINE, *, disable: Sequence[str] = ()) -> Any:

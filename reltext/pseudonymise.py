@@ -36,6 +36,7 @@ from .errors import ReltextError
 from .files import atomic_path
 from .ingest import content_hash
 from .model import Transcript, Turn
+from .nlp import text_pieces
 from .readers.encoding import decode_text
 from .readers.labelled import role_for_label
 from .refi import QdpxProject
@@ -274,7 +275,12 @@ class Pseudonymiser:
         speaker_names = {label: _TITLE.sub("", label) for label in speakers
                          if is_name_label(label)}
         listed = _names_pattern([*self.names, *speaker_names, *speaker_names.values()])
-        pieces = _pieces(len(text), segments)
+        if self.nlp is None:
+            self.nlp = load_ner()
+        # A turn longer than spaCy reads at once is searched in pieces (see text_pieces).
+        pieces = [(start + offset, start + offset + len(piece))
+                  for start, end in _pieces(len(text), segments)
+                  for offset, piece in text_pieces(text[start:end], self.nlp.max_length)]
         found: list[Replacement] = []
         documents = self._ner([text[start:end] for start, end in pieces])
         for (start, end), doc in zip(pieces, documents):
@@ -295,8 +301,6 @@ class Pseudonymiser:
         return Rewritten("".join(parts), replacements, new_speakers)
 
     def _ner(self, texts: list[str]) -> list[Any]:
-        if self.nlp is None:
-            self.nlp = load_ner()
         return list(self.nlp.pipe(texts, batch_size=64))
 
     def replace_in_value(self, value: str, rewritten: Rewritten) -> str:

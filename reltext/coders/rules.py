@@ -17,12 +17,12 @@ Example:
 from __future__ import annotations
 
 from collections.abc import Iterable, Iterator, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from ..codebook import TRAINED_ATTRS, Codebook, CodeDef, Rule
 from ..errors import CodebookError
-from ..nlp import DEFAULT_PIPELINE, load_pipeline
+from ..nlp import DEFAULT_PIPELINE, load_pipeline, text_pieces
 from . import CodeMatch, TurnInput
 from .confidence import RuleConfidence
 
@@ -156,12 +156,18 @@ class RulesCoder:
         Yields:
             One :class:`CodeMatch` per code found on a span; offsets are into the turn's text.
         """
-        pairs = ((item.text, item) for item in items)
+        # A turn longer than the pipeline takes is read in pieces; offsets stay the turn's.
+        limit = self.nlp.max_length
+        pairs = ((piece, (item, offset)) for item in items
+                 for offset, piece in text_pieces(item.text, limit))
         kwargs = {"batch_size": self.batch_size, "as_tuples": True}
         if self.n_process != 1:
             kwargs["n_process"] = self.n_process
-        for doc, item in self.nlp.pipe(pairs, **kwargs):
-            yield from self.code_doc(doc, item)
+        for doc, (item, offset) in self.nlp.pipe(pairs, **kwargs):
+            for match in self.code_doc(doc, item):
+                yield match if not offset else replace(
+                    match, start_char=match.start_char + offset,
+                    end_char=match.end_char + offset)
 
     def code_turns(self, turns: Sequence[dict[str, Any]]) -> list[dict[str, Any]]:
         """Codings for a batch of stored turns (``turn_pk``, ``text``, ``role``, ``speaker``).
@@ -183,8 +189,10 @@ class RulesCoder:
         found += list(self._patterns(doc))
         found = _drop_nested(found, self._hits)
         # One coding per stretch of text and code: the longest match first, and a match that
-        # overlaps one already given for the same code adds nothing.
-        given: dict[str, list[tuple[int, int]]] = {}
+        # overlaps one already given for the same code adds nothing. Matches come in order of
+        # their start, so one overlaps an earlier one exactly when it starts before the
+        # furthest end given so far.
+        furthest: dict[str, int] = {}
         for match_id, start, end in sorted(found, key=lambda m: (m[1], -m[2])):
             hit = self._hits[match_id]
             span = doc[start:end]
@@ -192,10 +200,9 @@ class RulesCoder:
             if result is None:
                 continue
             code_key, confidence, note = result
-            spans = given.setdefault(code_key, [])
-            if any(start < e and s < end for s, e in spans):
+            if furthest.get(code_key, -1) > start:
                 continue
-            spans.append((start, end))
+            furthest[code_key] = end
             # How often this rule was right when it gave this code, not the codebook's guess.
             confidence = self.confidences.of(hit.rule.rule_id, code_key, default=confidence)
             evidence = f"{hit.rule.rule_id}{note}: '{span.text}'"
@@ -250,16 +257,21 @@ def _drop_nested(found: list[tuple[int, int, int]], hits: dict[int, _Hit]
     def independent(hit: _Hit) -> bool:
         return hit.code.requires_context is not None
 
-    kept = []
-    for match_id, start, end in found:
+    # In order of start (longest first), each match is compared only with the earlier ones
+    # still open where it starts: linear for the disjoint matches of a long turn.
+    inside = set()
+    open_matches: list[tuple[int, int, int]] = []
+    for match in sorted(found, key=lambda m: (m[1], -m[2])):
+        match_id, start, end = match
+        open_matches = [m for m in open_matches if m[2] > start]
         hit = hits[match_id]
-        inside = not independent(hit) and any(
-            s <= start and end <= e and (e - s) > (end - start)
-            and hits[other].code.key != hit.code.key and not independent(hits[other])
-            for other, s, e in found)
-        if not inside:
-            kept.append((match_id, start, end))
-    return kept
+        if not independent(hit) and any(
+                s <= start and end <= e and (e - s) > (end - start)
+                and hits[other].code.key != hit.code.key and not independent(hits[other])
+                for other, s, e in open_matches):
+            inside.add(match)
+        open_matches.append(match)
+    return [match for match in found if match not in inside]
 
 
 def _clause_tokens_before(span: Any) -> list[Any]:
