@@ -409,6 +409,9 @@ class Store:
         self, conn: Connection, turn_pks: Iterable[int], *, coder: str, run_pk: int | None = None
     ) -> None:
         """Record that ``coder`` has coded these turns (whether it found codes or not)."""
+        turn_pks = list(turn_pks)
+        if not turn_pks:
+            return
         at = now_iso()
         conn.execute(
             text(

@@ -26,3 +26,27 @@ class KeywordCoder:
 
 def make_coder(delay: float = 0.0) -> KeywordCoder:
     return KeywordCoder(delay)
+
+
+class FragileCoder(KeywordCoder):
+    """Fails on any batch holding a turn that says ``BOOM`` (or on every turn, ``always``)."""
+
+    def __init__(self, always: bool = False) -> None:
+        super().__init__()
+        self.always = always
+
+    def code_turns(self, turns):
+        if self.always or any("BOOM" in turn["text"] for turn in turns):
+            raise ValueError("[E088] Text of length 1000001 exceeds maximum of 1000000.")
+        return super().code_turns(turns)
+
+
+class PidCoder(KeywordCoder):
+    """Writes its worker's process id to ``folder``, then codes slowly."""
+
+    def __init__(self, folder: str, delay: float) -> None:
+        import os
+        from pathlib import Path
+
+        super().__init__(delay)
+        (Path(folder) / str(os.getpid())).touch()

@@ -15,6 +15,7 @@ from sqlalchemy import text
 
 from reltext import Project
 from reltext.batch import run_coding
+from reltext.errors import ReltextError
 
 sys.path.insert(0, str(Path(__file__).parent))
 from batch_coders import make_coder  # noqa: E402
@@ -106,3 +107,113 @@ def test_batch_killed_run_resumes_exactly(fresh_db, tmp_path):
     assert duplicates == 0
     assert len(codings_by_turn(project)) == 300
     assert statuses == ["interrupted", "done"]
+
+
+def test_batch_a_turn_the_coder_fails_on_is_skipped_and_never_blocks(fresh_db, tmp_path):
+    from batch_coders import FragileCoder
+
+    project = make_project(fresh_db, tmp_path, transcripts=2)
+    with project.store.write() as conn:  # one turn the coder cannot code
+        conn.execute(text("UPDATE turns SET text = 'BOOM' WHERE turn_id = '3' AND pk < 40"))
+    with pytest.warns(UserWarning, match=r"1 turn\(s\) could not be coded and were left for "
+                                         r"the next run: t0/3: ValueError: \[E088\]"):
+        progress = list(run_coding(project.store, FragileCoder, coder_id=CODER, batch_size=25))
+    assert progress[-1].turns_done == 79 and progress[-1].skipped == (
+        "t0/3: ValueError: [E088] Text of length 1000001 exceeds maximum of 1000000.",)
+    assert len(codings_by_turn(project)) == 60
+    with pytest.warns(UserWarning, match="t0/3"):  # the next run tries that turn alone
+        again = list(run_coding(project.store, FragileCoder, coder_id=CODER, batch_size=25))
+    assert again[-1].turns_total == 1 and again[-1].turns_done == 0
+    with project.store.read() as conn:
+        runs = project.store.list_runs(conn, kind="code")
+    assert [r["status"] for r in runs] == ["done", "done"]
+    assert runs[0]["manifest"]["turns_skipped"] == list(progress[-1].skipped)
+
+
+def test_batch_a_coder_failing_on_every_turn_fails_the_run(fresh_db, tmp_path):
+    import functools
+
+    from batch_coders import FragileCoder
+
+    project = make_project(fresh_db, tmp_path, transcripts=1)
+    with pytest.raises(ValueError, match="E088"):
+        list(run_coding(project.store, functools.partial(FragileCoder, always=True),
+                        coder_id=CODER, batch_size=25))
+    list(run_coding(project.store, make_coder, coder_id=CODER, batch_size=25))
+    with project.store.read() as conn:
+        statuses = [r["status"] for r in project.store.list_runs(conn, kind="code")]
+    assert statuses == ["failed", "done"] and len(project.turn_codes(CODER)) == 40
+
+
+def _start_slow_run(db: Path, *, delay: float, workers: int = 1, pids: Path | None = None):
+    """A coding run in another process that has committed its first batch."""
+    factory = (f"functools.partial(PidCoder, {str(pids)!r}, {delay})" if pids
+               else f"functools.partial(make_coder, {delay})")
+    script = textwrap.dedent(f"""
+        import functools, sys
+        sys.path.insert(0, {str(Path(__file__).parent)!r})
+        from batch_coders import PidCoder, make_coder
+        from reltext.store import Store
+        from reltext.batch import run_coding
+        store = Store.open({str(db)!r})
+        for progress in run_coding(store, {factory}, coder_id={CODER!r}, batch_size=20,
+                                   workers={workers}):
+            print(progress.turns_done, flush=True)
+    """)
+    process = subprocess.Popen([sys.executable, "-c", script], stdout=subprocess.PIPE,
+                               text=True, env={**os.environ, "PYTHONPATH": os.getcwd()})
+    assert process.stdout.readline().strip()
+    return process
+
+
+def test_batch_second_run_at_once_says_a_run_is_in_progress(fresh_db, tmp_path, run_cli):
+    project = make_project(fresh_db, tmp_path)
+    process = _start_slow_run(fresh_db, delay=0.2)
+    try:
+        result = run_cli("code", "--coder", "rules")
+        assert result.exit_code == 1 and "Traceback" not in result.output
+        (line,) = [line for line in result.output.splitlines() if line.startswith("Error:")]
+        assert line.startswith(f"Error: {fresh_db}: another coding run is in progress in this "
+                               "project (run ")
+        assert f"of {CODER}, started " in line and line.endswith(
+            "Wait for it to end, then run this again: it codes only the turns still left.")
+        with pytest.raises(ReltextError, match="another coding run is in progress"):
+            list(run_coding(project.store, make_coder, coder_id=CODER, batch_size=20))
+    finally:
+        assert process.wait(60) == 0
+    clean = make_project(tmp_path / "clean.db", tmp_path)
+    list(run_coding(clean.store, make_coder, coder_id=CODER, batch_size=20))
+    assert codings_by_turn(project) == codings_by_turn(clean) and len(codings_by_turn(clean))
+    with project.store.read() as conn:
+        statuses = [r["status"] for r in project.store.list_runs(conn, kind="code")]
+    assert statuses == ["done"]  # the refused run left nothing behind
+
+
+@pytest.mark.skipif(not Path("/proc/self/stat").exists(), reason="reads /proc (Linux)")
+def test_batch_workers_end_with_a_killed_run(fresh_db, tmp_path):
+    make_project(fresh_db, tmp_path)
+    pids = tmp_path / "pids"
+    pids.mkdir()
+    process = _start_slow_run(fresh_db, delay=1.0, workers=2, pids=pids)
+    deadline = time.monotonic() + 30
+    while len(list(pids.iterdir())) < 2 and time.monotonic() < deadline:
+        time.sleep(0.1)
+    workers = [int(path.name) for path in pids.iterdir()]
+    assert len(workers) == 2
+    process.send_signal(signal.SIGKILL)
+    process.wait()
+    deadline = time.monotonic() + 5
+    while any(_alive(pid) for pid in workers) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    alive = [pid for pid in workers if _alive(pid)]
+    for pid in alive:  # not to leave them behind when the test fails
+        os.kill(pid, signal.SIGKILL)
+    assert alive == []
+
+
+def _alive(pid: int) -> bool:
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except (FileNotFoundError, IndexError):
+        return False
+    return state != "Z"

@@ -49,27 +49,40 @@ def code(codebook_path: str | None, coder: str, pipeline: str, workers: int, bat
         reltext code --workers 2
         reltext code --engine dask --scheduler tcp://scheduler:8786
     """
+    import warnings
+
     project = open_project(db)
     progress = project.iter_code(codebook=codebook_path, coder=coder, pipeline=pipeline,
                                  workers=workers, batch_size=batch_size, engine=engine,
                                  scheduler=scheduler)
-    first = next(progress, None)
-    if first is None:
+    with warnings.catch_warnings(record=True) as caught:  # shown as "Warning:" lines
+        warnings.simplefilter("always", UserWarning)
+        last = _follow(progress, silent)
+    for warning in caught:
+        if issubclass(warning.category, UserWarning):
+            click.echo(f"Warning: {warning.message}", err=True)
+    if last is None:
         click.echo("Nothing to code: every turn is coded by this coder and codebook version.")
         return
-    last = first
-    if silent:
-        for last in progress:
-            pass
-    else:
-        with click.progressbar(length=first.turns_total, label="Coding turns", show_pos=True,
-                               item_show_func=_rate) as bar:
-            bar.update(first.turns_done, first)
-            for step in progress:
-                bar.update(step.turns_done - last.turns_done, step)
-                last = step
     click.echo(f"Coded {last.turns_done} turns ({last.words} words) with {last.codings} "
                f"codings in {last.seconds:.1f} s; run {last.run_id}.")
+
+
+def _follow(progress, silent: bool):
+    """The run's last progress (None when there was nothing to code), with a bar unless
+    ``silent``."""
+    first = last = next(progress, None)
+    if first is None or silent:
+        for last in progress:
+            pass
+        return last
+    with click.progressbar(length=first.turns_total, label="Coding turns", show_pos=True,
+                           item_show_func=_rate) as bar:
+        bar.update(first.turns_done, first)
+        for step in progress:
+            bar.update(step.turns_done - last.turns_done, step)
+            last = step
+    return last
 
 
 def _rate(step) -> str | None:
