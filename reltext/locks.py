@@ -23,9 +23,10 @@ class LockHeld(Exception):
 
 @contextmanager
 def project_lock(db_path: Path, name: str) -> Iterator[None]:
-    """Hold ``<db>.<name>.lock`` for the block; raise :class:`LockHeld` when another
-    process holds it. Where the file system cannot lock, the block runs unlocked."""
-    lock_path = db_path.with_name(f"{db_path.name}.{name}.lock")
+    """Hold ``<db>-<name>.lock`` (named like SQLite's ``<db>-wal``) for the block; raise
+    :class:`LockHeld` when another process holds it. Where the file system cannot lock,
+    the block runs unlocked."""
+    lock_path = db_path.with_name(f"{db_path.name}-{name}.lock")
     with open(lock_path, "a+b") as handle:
         if not _try_lock(handle.fileno()):
             raise LockHeld(str(lock_path))
