@@ -50,3 +50,20 @@ class PidCoder(KeywordCoder):
 
         super().__init__(delay)
         (Path(folder) / str(os.getpid())).touch()
+
+
+class GatedCoder(KeywordCoder):
+    """Codes its first batch at once and each later one only once ``gate`` exists."""
+
+    def __init__(self, gate: str) -> None:
+        super().__init__()
+        self.gate = gate
+        self.batches = 0
+
+    def code_turns(self, turns):
+        from pathlib import Path
+
+        self.batches += 1
+        while self.batches > 1 and not Path(self.gate).exists():
+            time.sleep(0.05)
+        return super().code_turns(turns)

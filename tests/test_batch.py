@@ -145,14 +145,13 @@ def test_batch_a_coder_failing_on_every_turn_fails_the_run(fresh_db, tmp_path):
     assert statuses == ["failed", "done"] and len(project.turn_codes(CODER)) == 40
 
 
-def _start_slow_run(db: Path, *, delay: float, workers: int = 1, pids: Path | None = None):
-    """A coding run in another process that has committed its first batch."""
-    factory = (f"functools.partial(PidCoder, {str(pids)!r}, {delay})" if pids
-               else f"functools.partial(make_coder, {delay})")
+def _start_run(db: Path, factory: str, *, workers: int = 1):
+    """A coding run in another process, with the coder ``factory`` (source text), that has
+    committed its first batch."""
     script = textwrap.dedent(f"""
         import functools, sys
         sys.path.insert(0, {str(Path(__file__).parent)!r})
-        from batch_coders import PidCoder, make_coder
+        from batch_coders import GatedCoder, PidCoder
         from reltext.store import Store
         from reltext.batch import run_coding
         store = Store.open({str(db)!r})
@@ -168,7 +167,8 @@ def _start_slow_run(db: Path, *, delay: float, workers: int = 1, pids: Path | No
 
 def test_batch_second_run_at_once_says_a_run_is_in_progress(fresh_db, tmp_path, run_cli):
     project = make_project(fresh_db, tmp_path)
-    process = _start_slow_run(fresh_db, delay=0.2)
+    gate = tmp_path / "gate"  # the run waits at its second batch until the gate opens
+    process = _start_run(fresh_db, f"functools.partial(GatedCoder, {str(gate)!r})")
     try:
         result = run_cli("code", "--coder", "rules")
         assert result.exit_code == 1 and "Traceback" not in result.output
@@ -180,6 +180,7 @@ def test_batch_second_run_at_once_says_a_run_is_in_progress(fresh_db, tmp_path, 
         with pytest.raises(ReltextError, match="another coding run is in progress"):
             list(run_coding(project.store, make_coder, coder_id=CODER, batch_size=20))
     finally:
+        gate.touch()
         assert process.wait(60) == 0
     clean = make_project(tmp_path / "clean.db", tmp_path)
     list(run_coding(clean.store, make_coder, coder_id=CODER, batch_size=20))
@@ -194,7 +195,8 @@ def test_batch_workers_end_with_a_killed_run(fresh_db, tmp_path):
     make_project(fresh_db, tmp_path)
     pids = tmp_path / "pids"
     pids.mkdir()
-    process = _start_slow_run(fresh_db, delay=1.0, workers=2, pids=pids)
+    process = _start_run(fresh_db, f"functools.partial(PidCoder, {str(pids)!r}, 1.0)",
+                         workers=2)
     deadline = time.monotonic() + 30
     while len(list(pids.iterdir())) < 2 and time.monotonic() < deadline:
         time.sleep(0.1)
