@@ -446,7 +446,8 @@ class _Reader:
             transcript_id = f"{base}-{number}"
             number += 1
         used_ids.add(transcript_id)
-        meta = {**case_meta.get(source_guid, {}), **_variable_values(source, variables, self.archive.project_name)}
+        meta = {**case_meta.get(source_guid, {}),
+                **_variable_values(source, variables, self.archive.project_name)}
         saved = self._reltext_note(notes, _children(source, "NoteRef"), TURNS_NOTE)
         turns = _saved_turns(saved.get("turns"), text)
         if saved and turns is None:

@@ -447,7 +447,8 @@ def test_refi_malformed_project_is_one_error_naming_the_element(tmp_path: Path, 
     if problem == "codes":
         nested = ""
         for depth in range(100):
-            nested = f'<Code guid="cccccccc-0000-4000-8000-{depth:012d}" name="c{depth}">{nested}</Code>'
+            nested = (f'<Code guid="cccccccc-0000-4000-8000-{depth:012d}" name="c{depth}">'
+                      f'{nested}</Code>')
         xml = xml.replace("<CodeBook><Codes>", "<CodeBook><Codes>" + nested)
     archive = tmp_path / "odd.qdpx"
     with zipfile.ZipFile(archive, "w") as out:
