@@ -140,7 +140,7 @@ def decide(
     decision_id: str | None = None,
     known_codes: Collection[str] | None = None,
 ) -> dict[str, Any]:
-    """Append a reviewer's ``accept``, ``reject``, ``correct``, ``memo`` or ``remove`` on a coding.
+    """Append a reviewer's ``accept``, ``reject``, ``correct``, ``memo`` or ``remove``.
 
     ``correct`` takes a new ``code`` and/or span (``start_char``/``end_char`` into the turn);
     ``memo`` takes a ``note`` and keeps the coding's state; ``remove`` takes away a code the
@@ -558,10 +558,27 @@ def transcript_page(
         coding["notes"] = notes_by_coding.get(coding["coding_pk"], [])
         coding["decisions"] = sorted(by_coding.get(coding["coding_pk"], []),
                                      key=lambda d: d["reviewer"])
+        if coding["origin"] == Origin.HUMAN.value and not _as_its_author_left_it(coding):
+            continue  # a code its author removed or undid
         by_turn.setdefault(coding["turn_pk"], []).append(coding)
     for turn in turns:
         turn["codings"] = by_turn.get(turn["turn_pk"], [])
     return turns
+
+
+def _as_its_author_left_it(coding: dict[str, Any]) -> bool:
+    """A reviewer's own code shows as their latest decision left it (a changed code under
+    its new code and span); False when they removed or undid it."""
+    author = next((d for d in coding["decisions"]
+                   if reviewer_coder(d["reviewer"]) == coding["coder"]), None)
+    if author is None:
+        return True
+    if author["status"] == ReviewStatus.ABSENT.value:
+        return False
+    if author["status"] == ReviewStatus.CORRECTED.value:
+        coding.update(code=author["code"], start_char=author["start_char"],
+                      end_char=author["end_char"])
+    return True
 
 
 def turn_count(store: Store, transcript_id: str, *, speaker: str | None = None) -> int:

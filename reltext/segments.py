@@ -76,8 +76,8 @@ def segments(
     if states:
         codings = codings[codings["status"].isin(list(states))]
     rejected_asked = ReviewStatus.REJECTED.value in (states or ())
-    codings = codings[codings["final_code"].eq(code)
-                      | (rejected_asked & codings["status"].eq("rejected") & codings["code"].eq(code))]
+    rejected = codings["status"].eq("rejected") & codings["code"].eq(code)
+    codings = codings[codings["final_code"].eq(code) | (rejected_asked & rejected)]
     turns, turn_pks = read_turns(store)
     turns = turns.assign(turn_pk=turn_pks.to_numpy()).drop(
         columns=["transcript_id", "turn_id", "speaker", "start_char", "end_char"])

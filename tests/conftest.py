@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import os
+import sys
 from pathlib import Path
 
 import pytest
@@ -15,6 +16,20 @@ os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
 ROOT = Path(__file__).resolve().parent.parent
 DATA = Path(__file__).resolve().parent / "data"
 SHARED = ROOT.parent / "shared"
+
+
+@pytest.fixture(autouse=True)
+def _main_module_as_it_was():
+    """Streamlit's AppTest runs the app as ``__main__`` and leaves ``__main__.__file__``
+    naming it; worker processes started later (spawn) would then run the app. Put it back."""
+    main = sys.modules["__main__"]
+    had, file = hasattr(main, "__file__"), getattr(main, "__file__", None)
+    yield
+    sys.modules["__main__"] = main
+    if had:
+        main.__file__ = file
+    elif hasattr(main, "__file__"):
+        del main.__file__
 
 
 @pytest.fixture

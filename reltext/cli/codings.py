@@ -113,7 +113,8 @@ def segments(code: str, role: tuple[str, ...], wave: tuple[str, ...], site: tupl
         filters.setdefault(column.strip(), []).append(value.strip())
     project = open_project(db)
     frame = project.segments(code, where=filters, coders=coder or None, states=state or None)
-    described = "; ".join(f"{k} {' or '.join(v)}" for k, v in filters.items())
+    described = "; ".join([f"{k} {' or '.join(v)}" for k, v in filters.items()]
+                          + ([f"state {' or '.join(state)}"] if state else []))
     if out is not None:
         path = write_segments(frame, out, code=code, filters=described)
         click.echo(f"Wrote {len(frame)} segment(s) of {code} to {path}.")
