@@ -235,15 +235,18 @@ def app_timings(db: Path, repeat: int) -> None:
     next_page = timed(lambda: app.number_input(key="reader_page_t000").increment().run(), repeat)
     print(f"| transcript: next page | {next_page:.1f} |")
     app.sidebar.radio(key="page").set_value("Review").run()
-    print(f"| review: accept | "
-          f"{timed(lambda: app.button(key='review_accept').click().run(), repeat):.1f} |")
+
+    def accept() -> None:  # the Accept button of the item shown (its key holds the coding)
+        next(b for b in app.button if b.key.startswith("review_accept_")).click().run()
+
+    print(f"| review: accept | {timed(accept, repeat):.1f} |")
     # The analyses read every coded turn with its metadata once per server process (and
     # per change of transcripts or codings); a decision after that only updates the codes.
     def open_analysis(*, after_decision: bool) -> float:
         """Milliseconds to open Analysis from another page, after an accept or not."""
         app.sidebar.radio(key="page").set_value("Review" if after_decision else "Corpus").run()
         if after_decision:
-            app.button(key="review_accept").click().run()
+            accept()
         start = time.perf_counter()
         app.sidebar.radio(key="page").set_value("Analysis").run()
         assert not app.exception, app.exception

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import pandas as pd
@@ -44,8 +45,20 @@ def _rows(db: Path, sql: str) -> list[dict]:
     return rows
 
 
+def _item_widget(widgets, key: str):
+    """The Review page's widget for the item shown: its key is ``key`` and the coding id."""
+    return next(widget for widget in widgets
+                if widget.key == key or widget.key.startswith(key + "_"))
+
+
 def _html(app: AppTest) -> str:
     return "".join(element.proto.body for element in app.get("html"))
+
+
+def _shown(element) -> str:
+    """A Markdown element's text as the page shows it: without the escapes that keep
+    project text from being read as Markdown."""
+    return re.sub(r"\\(.)", r"\1", element.value)
 
 
 def test_viewer_asks_for_a_reviewer_name(project, monkeypatch):
@@ -54,7 +67,7 @@ def test_viewer_asks_for_a_reviewer_name(project, monkeypatch):
     assert not app.sidebar.radio
     app.text_input[0].input("bad:name")
     app.button[0].click().run()
-    assert "reviewer name 'bad:name' is not usable" in app.error[0].value
+    assert "reviewer name 'bad:name' is not usable" in _shown(app.error[0])
     app.text_input[0].input("zoe")
     app.button[0].click().run()
     assert app.session_state["reviewer"] == "zoe"
@@ -101,19 +114,19 @@ def test_viewer_review_accept_reject_correct_add_memo_undo(project):
     shown = _html(app)  # the least confident first, after the turn before it
     assert "Interviewer: Tell me about the ward." in shown
     assert "&lt;img src=x onerror=alert(1)&gt;" in shown and "<img" not in shown
-    app.button(key="review_accept").click().run()  # stigma, the least confident
+    _item_widget(app.button, "review_accept").click().run()  # stigma, the least confident
     assert "Accepted stigma on int02/1" in app.success[0].value
-    app.button(key="review_reject").click().run()  # isolation
+    _item_widget(app.button, "review_reject").click().run()  # isolation
     app.selectbox(key="review_code").set_value("hope").run()
     form = app.get("form")  # correct the hope coding to agency with a shorter span
-    app.selectbox(key="correct_code").set_value("agency")
-    app.text_input(key="correct_span").input("things could get better")
-    app.button(key="correct_send").click().run()
+    _item_widget(app.selectbox, "correct_code").set_value("agency")
+    _item_widget(app.text_input, "correct_span").input("things could get better")
+    _item_widget(app.button, "correct_send").click().run()
     assert "Corrected to agency" in app.success[0].value, [e.value for e in app.error]
     app.selectbox(key="review_code").set_value("all codes").run()
-    app.text_input(key="add_span").input("they decided")  # a missed code on a span
-    app.selectbox(key="add_code").set_value("hope")
-    app.button(key="add_send").click().run()
+    _item_widget(app.text_input, "add_span").input("they decided")  # a missed code on a span
+    _item_widget(app.selectbox, "add_code").set_value("hope")
+    _item_widget(app.button, "add_send").click().run()
     assert "Added hope" in app.success[0].value, [e.value for e in app.error]
     app.text_input(key="memo_note").input("Check <b>this</b> with the team")
     app.button(key="memo_send").click().run()
@@ -140,8 +153,8 @@ def test_viewer_review_accept_reject_correct_add_memo_undo(project):
 
 def test_viewer_agreement_shows_pairs_and_disagreements(project):
     app = _app("Review")
-    app.button(key="review_accept").click().run()
-    app.button(key="review_reject").click().run()
+    _item_widget(app.button, "review_accept").click().run()
+    _item_widget(app.button, "review_reject").click().run()
     app.sidebar.radio(key="page").set_value("Agreement").run()
     assert not app.exception
     assert app.selectbox(key="agreement_pair").value == \
@@ -428,7 +441,7 @@ def test_viewer_a_new_reviewer_reviews_twenty_codes_sees_agreement_change_and_ex
     for number in range(20):
         seen.append(_html(app))
         verdict = "review_reject" if number % 4 == 3 else "review_accept"
-        app.button(key=verdict).click().run()
+        _item_widget(app.button, verdict).click().run()
         assert not app.exception and app.success, number
         decided.append(app.success[0].value.split()[0])
         if number == 9:  # halfway: what agreement says now
@@ -498,3 +511,33 @@ def test_viewer_review_asks_the_learned_coders_questions(small_gold, partial_gol
     assert app.info[0].value.startswith(f"Model {model.model_id} has no classifier for {rare}")
     app.radio(key="review_mode").set_value("Auto-codes to check").run()
     assert not app.exception, app.exception
+
+
+def test_viewer_correction_form_shows_the_current_items_code_and_span(project):
+    app = _app("Review")
+    assert _item_widget(app.selectbox, "correct_code").value == "stigma"
+    _item_widget(app.button, "review_accept").click().run()  # the next: isolation
+    assert _item_widget(app.selectbox, "correct_code").value == "isolation"
+    assert _item_widget(app.text_input, "correct_span").value == "on my own"
+    _item_widget(app.text_input, "correct_span").input("at home on my own")
+    _item_widget(app.button, "correct_send").click().run()
+    assert not app.error, [e.value for e in app.error]
+    row = _rows(project, "SELECT d.code, d.start_char, d.end_char FROM decisions d "
+                         "ORDER BY d.pk DESC LIMIT 1")[0]
+    assert (row["code"], row["end_char"] - row["start_char"]) == ("isolation", 17)
+
+
+def test_viewer_reviewer_name_survives_a_reload_in_the_address(project, monkeypatch):
+    monkeypatch.delenv("RELTEXT_REVIEWER")
+    app = AppTest.from_file(str(APP), default_timeout=30).run()
+    app.text_input[0].input("zoe")
+    app.button[0].click().run()
+    assert app.query_params["reviewer"] in ("zoe", ["zoe"])
+    reloaded = _app(reviewer="zoe")  # a new session on the same address
+    assert reloaded.session_state["reviewer"] == "zoe"
+    assert "zoe" in reloaded.sidebar.markdown[0].value
+    bad = AppTest.from_file(str(APP), default_timeout=30)
+    bad.query_params["reviewer"] = "no:good"
+    bad.run()
+    assert "is not usable" in bad.error[0].value
+    assert not bad.sidebar.radio  # asked for a name instead

@@ -2,7 +2,8 @@
 
 ``reltext view`` runs this through ``app/streamlit_app.py``; settings come from the
 environment it sets: ``RELTEXT_DB`` (the project), ``RELTEXT_REVIEWER`` (the reviewer's
-name, else asked for at the start) and ``RELTEXT_BLIND`` (``1``: blind mode).
+name, else ``?reviewer=`` in the address, the browser's storage, or asked for at the start)
+and ``RELTEXT_BLIND`` (``1``: blind mode).
 """
 
 from __future__ import annotations
@@ -16,7 +17,8 @@ import streamlit as st
 from reltext.errors import ReltextError
 from reltext.review import check_reviewer
 from reltext.store import Store, resolve_db_path
-from reltext.viewer import analysis, pages, topics
+from reltext.viewer import analysis, browser, codes, pages, topics
+from reltext.viewer.markup import md
 
 
 def available_pages(store: Store) -> dict[str, Callable[..., None]]:
@@ -25,6 +27,7 @@ def available_pages(store: Store) -> dict[str, Callable[..., None]]:
         "Corpus": pages.render_corpus,
         "Transcript": pages.render_transcript,
         "Review": pages.render_review,
+        "Codes": codes.render_codes,
         "Agreement": pages.render_agreement,
         "Analysis": analysis.render_analysis,
     }
@@ -44,11 +47,30 @@ def session_store() -> Store:
 
 
 def choose_reviewer() -> str | None:
-    """The reviewer's name: from ``--reviewer``, or asked for once per session."""
-    if "reviewer" not in st.session_state and os.environ.get("RELTEXT_REVIEWER"):
-        st.session_state["reviewer"] = check_reviewer(os.environ["RELTEXT_REVIEWER"])
+    """The reviewer's name: from ``--reviewer``, else ``?reviewer=`` in the address or the
+    browser's storage, else asked for; then kept in both, so a reload keeps it."""
+    fixed = os.environ.get("RELTEXT_REVIEWER")
+    if "reviewer" not in st.session_state:
+        given = fixed or st.query_params.get("reviewer")
+        if given:
+            try:
+                st.session_state["reviewer"] = check_reviewer(given)
+            except ReltextError as error:
+                st.error(md(error))
     if "reviewer" in st.session_state:
-        return st.session_state["reviewer"]
+        reviewer = st.session_state["reviewer"]
+        if not fixed:
+            if st.query_params.get("reviewer") != reviewer:
+                st.query_params["reviewer"] = reviewer
+            browser.remembered_reviewer(reviewer)
+        return reviewer
+    remembered = browser.remembered_reviewer(None)
+    if remembered:
+        try:
+            st.session_state["reviewer"] = check_reviewer(remembered)
+            st.rerun()
+        except ReltextError:
+            pass  # a name kept from elsewhere that is no longer usable: ask
     st.title("reltext review")
     with st.form("reviewer_form"):
         name = st.text_input("Your name as a reviewer (it signs every decision you make)")
@@ -56,7 +78,7 @@ def choose_reviewer() -> str | None:
             try:
                 st.session_state["reviewer"] = check_reviewer(name)
             except ReltextError as error:
-                st.error(str(error))
+                st.error(md(error))
                 return None
             st.rerun()
     return None
@@ -67,7 +89,7 @@ def main() -> None:
     try:
         store = session_store()
     except ReltextError as error:
-        st.error(str(error))
+        st.error(md(error))
         st.stop()
     reviewer = choose_reviewer()
     if reviewer is None:
@@ -79,16 +101,19 @@ def main() -> None:
     if "transcript" in st.query_params and "page" not in st.session_state:
         st.session_state["page"] = "Transcript"
     with st.sidebar:
-        st.markdown(f"**{reviewer}**" + (" · blind mode" if blind else ""))
+        st.markdown(f"**{md(reviewer)}**" + (" · blind mode" if blind else ""))
         page = st.radio("Page", list(listed), key="page")
-        st.caption(f"Project: {store.path}")
-    if page != "Transcript" and "transcript" in st.query_params:
-        del st.query_params["transcript"]
+        st.caption(f"Project: {md(store.path)}")
+    if page != "Transcript":
+        for name in ("transcript", "turn"):
+            if name in st.query_params:
+                del st.query_params[name]
     # Streamlit forgets a widget's value on a run that does not draw it; set again, these
     # choices outlast a visit to another page.
     for key in pages.KEPT_CHOICES:
         if key in st.session_state:
             st.session_state[key] = st.session_state[key]
+    browser.keys_ready()
     listed[page](store, session)
     # After the page is drawn, so the first page does not wait on it.
     analysis.warm(store)

@@ -1,17 +1,70 @@
-"""HTML for turns with their coded spans: every piece of text escaped, nothing fetched.
+"""Project text on the page as text: HTML for turns, Markdown for messages, links encoded.
 
-Transcripts and memos are research data typed by anyone; they reach the page only through
-:func:`html.escape`, so ``<script>`` or ``<img onerror=...>`` in a turn shows as text.
+Transcripts, ids, names, memos and codebooks are research data typed by anyone, often in
+another team. In HTML they reach the page only through :func:`html.escape`, so
+``<script>`` or ``<img onerror=...>`` in a turn shows as text; in Streamlit's Markdown
+(messages, captions, labels) through :func:`md`, so ``![x](http://host/x.png)`` in a
+transcript id shows as those characters and fetches nothing. Names sit in a bidi isolate,
+so a right-to-left override in one cannot reverse the text beside it.
 """
 
 from __future__ import annotations
 
+import re
+import unicodedata
 from collections.abc import Mapping, Sequence
 from html import escape
 from itertools import pairwise
 from typing import Any
+from urllib.parse import quote
 
+# What Markdown (CommonMark and GitHub's), Streamlit's :directives: and $math$ read as
+# syntax: always; at the start of a line (lists, rules); "_" at a word's edge (inside a
+# word it is a letter); "." or ")" after a digit (numbered lists); "." after "www" and "@"
+# (links made from bare text).
+_MARKDOWN = re.compile(r"[\\`*\[\]<>!~|$:#&{}^@]|(?<![0-9A-Za-z])_|_(?![0-9A-Za-z])"
+                       r"|^[ \t]*[-+=]|(?<=\d)[.)]|(?<=www)\.", re.IGNORECASE | re.MULTILINE)
+# Bidi classes that can reorder the text around a name: right-to-left letters and the
+# explicit embeddings, overrides and isolates.
+_BIDI = frozenset({"R", "AL", "LRE", "RLE", "LRO", "RLO", "PDF", "LRI", "RLI", "FSI", "PDI"})
+
+
+def md(value: Any) -> str:
+    """``value`` as Markdown that shows exactly its characters: no link, image, emphasis,
+    heading, math or directive, and no reordering of the text beside it."""
+    text = _MARKDOWN.sub(lambda match: match.group().replace(match.group().strip(),
+                                                             "\\" + match.group().strip()),
+                         str(value))
+    return isolated(text)
+
+
+def isolated(text: str) -> str:
+    """``text`` in a bidi isolate (U+2068 ... U+2069) when it holds right-to-left letters
+    or bidi controls, so it cannot reorder what surrounds it; else as it is."""
+    if any(unicodedata.bidirectional(char) in _BIDI for char in text):
+        return f"\u2068{text}\u2069"
+    return text
+
+
+def name_html(value: Any) -> str:
+    """A name, id or role as HTML: escaped, and isolated as :func:`isolated` says."""
+    return isolated(escape(str(value)))
+
+
+def transcript_link(transcript_id: str) -> str:
+    """The viewer's address of a transcript: ``?transcript=`` with the id URL-encoded."""
+    return "?transcript=" + quote(str(transcript_id), safe="")
+
+
+_HEX_COLOUR = re.compile(r"#(?:[0-9A-Fa-f]{3}){1,2}")
 STATUS_MARKS = {"accepted": "✓", "rejected": "✗", "corrected": "✎", "pending": "·", "absent": "–"}
+
+
+def _colour(colours: Mapping[str, str], code: str) -> str:
+    """The code's colour if it is a plain ``#rrggbb`` or ``#rgb`` (a style attribute can fetch
+    anything else, e.g. ``url(...)``), else grey."""
+    colour = colours.get(code) or ""
+    return colour if _HEX_COLOUR.fullmatch(colour) else "#dddddd"
 
 
 def _text_colour(background: str) -> str:
@@ -57,22 +110,32 @@ def highlighted(
     for start, end in pairwise(edges):
         covering = [c for c in codings if c["start_char"] <= start and end <= c["end_char"]]
         piece = escape(text[start:end])
+        # data-at: the piece's offset in the turn, for selecting words to code (manual.js).
         if not covering:
-            pieces.append(piece)
+            pieces.append(f'<span data-at="{start}">{piece}</span>')
             continue
-        colour = colours.get(covering[-1]["code"], "#dddddd")
+        colour = _colour(colours, covering[-1]["code"])
         title = escape(" | ".join(coding_title(c) for c in covering), quote=True)
         pieces.append(
-            f'<mark style="background:{escape(colour)};color:{_text_colour(colour)};'
+            f'<mark data-at="{start}" style="background:{colour};color:{_text_colour(colour)};'
             f'padding:0 2px;border-radius:3px" title="{title}">{piece}</mark>'
         )
     return "".join(pieces)
 
 
-def code_chip(code: str, colours: Mapping[str, str], *, suffix: str = "", title: str = "") -> str:
-    colour = colours.get(code, "#dddddd")
+def code_chip(code: str, colours: Mapping[str, str], *, suffix: str = "", title: str = "",
+              coding: Mapping[str, Any] | None = None) -> str:
+    """A code's name on its colour; with ``coding``, marked as that coding's chip (its id,
+    coder and words) so that its author can change or remove it (manual.js)."""
+    colour = _colour(colours, code)
+    marks = ""
+    if coding is not None:
+        marks = (f' class="reltext-chip" data-coding-id="{escape(str(coding["coding_id"]))}"'
+                 f' data-coder="{escape(coding["coder"], quote=True)}"'
+                 f' data-code="{escape(code, quote=True)}"'
+                 f' data-words="{escape(coding.get("words", ""), quote=True)}"')
     return (
-        f'<span style="background:{escape(colour)};color:{_text_colour(colour)};'
+        f'<span{marks} style="background:{colour};color:{_text_colour(colour)};'
         f'padding:1px 6px;border-radius:8px;font-size:0.8em;margin-right:4px;white-space:nowrap"'
         f' title="{escape(title, quote=True)}">{escape(code)}{escape(suffix)}</span>'
     )
@@ -80,26 +143,37 @@ def code_chip(code: str, colours: Mapping[str, str], *, suffix: str = "", title:
 
 def turn_block(turn: Mapping[str, Any], colours: Mapping[str, str]) -> str:
     """One turn: speaker and role, the highlighted text, and a chip per coding beside it."""
-    speaker = escape(turn["speaker"])
-    role = f' <span style="color:#666">({escape(turn["role"])})</span>' if turn["role"] else ""
+    speaker = name_html(turn["speaker"])
+    role = (f' <span style="color:#666">({name_html(turn["role"])})</span>'
+            if turn["role"] else "")
     chips = "".join(
         code_chip(
             coding["code"], colours,
             suffix=" " + "".join(STATUS_MARKS.get(d["status"], "") for d in coding["decisions"])
             if coding["decisions"] else "",
             title=coding_title(coding),
+            coding={**coding, "words": turn["text"][coding["start_char"]:coding["end_char"]]},
         )
         for coding in turn["codings"]
     )
+    # The classes and data-turn-id are what manual coding (manual.js) finds the turns by.
     return (
-        '<div style="display:flex;gap:12px;padding:6px 0;border-bottom:1px solid #eee">'
-        f'<div style="flex:0 0 150px;font-weight:600">{speaker}{role}'
-        f'<div style="color:#999;font-weight:400;font-size:0.8em">turn {escape(turn["turn_id"])}'
-        '</div></div>'
-        f'<div style="flex:1 1 auto;line-height:1.6">'
+        f'<div class="reltext-turn" data-turn-id="{escape(str(turn["turn_id"]), quote=True)}" '
+        'style="display:flex;gap:12px;padding:6px 0;border-bottom:1px solid #eee">'
+        f'<div class="reltext-who" title="Click to code the whole turn" '
+        f'style="flex:0 0 150px;font-weight:600">{speaker}{role}'
+        f'<div style="color:#999;font-weight:400;font-size:0.8em">turn '
+        f'{name_html(turn["turn_id"])}</div></div>'
+        f'<div class="reltext-text" style="flex:1 1 auto;line-height:1.6">'
         f'{highlighted(turn["text"], turn["codings"], colours)}</div>'
         f'<div style="flex:0 0 220px">{chips}</div></div>'
     )
+
+
+def previous_turn(turn: Mapping[str, Any]) -> str:
+    """The turn before the one under review, small and grey: speaker and text."""
+    return (f'<div style="color:#777;font-size:0.9em;margin-bottom:6px">'
+            f'{name_html(turn["speaker"])}: {escape(turn["text"])}</div>')
 
 
 def turn_blocks(turns: Sequence[Mapping[str, Any]], colours: Mapping[str, str]) -> str:

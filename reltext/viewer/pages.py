@@ -21,11 +21,15 @@ import streamlit as st
 
 from .. import active_learning, review, training
 from ..errors import ReltextError
-from ..export import CODING_COLUMNS, codings_frame
+from ..effective import REVIEW_COLUMNS, codings_with_review
+from ..export import CODING_COLUMNS
+from ..spreadsheet import csv_bytes
 from ..model import Verdict
 from ..refi import write_qdpx
 from ..store import Store
-from .markup import code_chip, highlighted, turn_blocks
+from .markup import (code_chip, highlighted, md, name_html, previous_turn, transcript_link,
+                     turn_blocks)
+from .manual import coding_palette
 
 PAGE_SIZE = 50
 # The Review page's two queues, and how many of the learned coder's questions it lists.
@@ -117,7 +121,7 @@ def render_corpus(store: Store, session: Session, *, title: str = "Corpus") -> N
             frame = frame[frame[key].astype(str).isin(chosen)]
     frame["progress"] = [100 * r / c if c else 100.0 for r, c in
                          zip(frame["reviewed by you"], frame["auto-codes"])]
-    frame.insert(1, "open", "?transcript=" + frame["transcript_id"].astype(str))
+    frame.insert(1, "open", frame["transcript_id"].map(transcript_link))
     total, done = int(frame["auto-codes"].sum()), int(frame["reviewed by you"].sum())
     left, middle, right = st.columns(3)
     left.metric("Transcripts", len(frame))
@@ -165,6 +169,7 @@ def render_transcript(store: Store, session: Session, *, title: str = "Transcrip
     speaker = None if speaker == "everyone" else speaker
     total = speakers.get(speaker, 0) if speaker else sum(speakers.values())
     pages = max(1, math.ceil(total / PAGE_SIZE))
+    focus = _linked_turn(store, transcript_id, speaker)
     page = st.number_input(f"Page (of {pages}, {PAGE_SIZE} turns each)", min_value=1,
                            max_value=pages, value=1, step=1, key=f"reader_page_{transcript_id}")
     turns = review.transcript_page(
@@ -175,8 +180,33 @@ def render_transcript(store: Store, session: Session, *, title: str = "Transcrip
     used = sorted({c["code"] for turn in turns for c in turn["codings"]})
     _definitions(codebook, used or list(codebook))
     st.caption("Hover a highlighted span for its code, confidence, coder, evidence and "
-               "decisions (✓ accepted, ✗ rejected, ✎ corrected).")
+               "decisions (✓ accepted, ✗ rejected, ✎ corrected). To code: select words of a "
+               "turn (or click its speaker for the whole turn), type the code, Enter, a memo "
+               "if you like, Enter; click one of your own codes to change or remove it.")
+    message, undo_column = st.columns([3, 2])
+    # Messages are Markdown made safe where they are written (md).
+    if text := st.session_state.pop("reader_message", None) or \
+            st.session_state.pop("review_message", None):
+        message.success(text)
+    with undo_column:
+        _undo(store, session)
     st.html(turn_blocks(turns, _colours(codebook)))
+    coding_palette(store, session.reviewer, transcript_id, codebook, focus_turn=focus)
+
+
+def _linked_turn(store: Store, transcript_id: str, speaker: str | None) -> str | None:
+    """The turn a link asked for (``?turn=ID``): its page is shown, once, and it is marked."""
+    turn_id = st.query_params.get("turn")
+    if turn_id is None:
+        return None
+    if st.session_state.get("reader_linked") != (transcript_id, turn_id):
+        st.session_state["reader_linked"] = (transcript_id, turn_id)
+        with store.read() as conn:
+            found = store.turn_pk(conn, transcript_id, turn_id)
+            row = store.turn_rows(conn, [found[0]]).get(found[0]) if found else None
+        if row is not None and speaker is None:
+            st.session_state[f"reader_page_{transcript_id}"] = row["position"] // PAGE_SIZE + 1
+    return turn_id
 
 
 # -- Review ------------------------------------------------------------------------------
@@ -227,11 +257,11 @@ def render_review(store: Store, session: Session, *, title: str = "Review") -> N
         skip = st.session_state["review_skip"] = 0
     items = review.review_queue(store, session.reviewer, limit=1, offset=skip, code=code,
                                 transcript_id=transcript)
-    st.caption(f"{remaining} auto-code(s) waiting for {session.reviewer}"
+    st.caption(f"{remaining} auto-code(s) waiting for {md(session.reviewer)}"
                + (f", {skip} skipped" if skip else ""))
     if not items:
-        st.info("Nothing left to review here. Pick another code or transcript, or add a "
-                "missed code from the transcript reader.")
+        st.info("Nothing left to review here. Pick another code or transcript, or code "
+                "turns yourself on the Transcript page: select words, pick a code.")
         return
     _review_item(store, session, items[0], codebook)
 
@@ -260,13 +290,15 @@ def _question(store: Store, session: Session, codebook: dict[str, dict[str, Any]
     skip = st.session_state.get("question_skip", 0)
     if skip >= len(open_rows):
         skip = st.session_state["question_skip"] = 0
-    st.caption(f"{len(open_rows)} question(s) from model {model_id} for {session.reviewer}"
+    st.caption(f"{len(open_rows)} question(s) from model {md(model_id)} for "
+               f"{md(session.reviewer)}"
                + (f", {skip} skipped" if skip else "") + ": turns nobody has labelled for a "
                "code whose probability is nearest the code's threshold, and turns where human "
                "coders disagree. Each answer is a label for the next `reltext train`.")
     if not open_rows:
         if code is not None and code not in _learned_codes(store, model_id):
-            st.info(f"Model {model_id} has no classifier for {code}: too few turns were coded "
+            st.info(f"Model {md(model_id)} has no classifier for {md(code)}: too few turns "
+                    "were coded "
                     "with it. Add it where it applies (Transcript page, or Add a missed code) "
                     "and train again.")
         else:
@@ -279,19 +311,17 @@ def _question(store: Store, session: Session, codebook: dict[str, dict[str, Any]
         turn = store.turns_by_pk(conn, [item.turn_pk])[item.turn_pk]
         previous = (store.turn_page(conn, item.transcript_id, offset=turn["position"] - 1,
                                     limit=1) if turn["position"] > 0 else [])
-    before = (f'<div style="color:#777;font-size:0.9em;margin-bottom:6px">'
-              f'{escape(previous[0]["speaker"])}: {escape(previous[0]["text"])}</div>'
-              if previous else "")
+    before = previous_turn(previous[0]) if previous else ""
     chance = ("" if pd.isna(item.probability) else
               f" · probability {item.probability:.2f} (threshold {item.threshold:.2f})")
     st.html(
-        f'{before}<div style="font-size:0.9em;color:#555">{escape(item.transcript_id)} · turn '
-        f'{escape(str(item.turn_id))} · <b>{escape(item.speaker)}</b></div>'
+        f'{before}<div style="font-size:0.9em;color:#555">{name_html(item.transcript_id)} · '
+        f'turn {name_html(str(item.turn_id))} · <b>{name_html(item.speaker)}</b></div>'
         f'<div style="font-size:1.15em;line-height:1.7;margin:6px 0 10px 0">'
         f'{escape(item.text)}</div>'
         f'<div>Does {code_chip(item.code, colours)} apply to this turn?{chance}'
         f' · {escape(item.reason)}</div>')
-    st.link_button("Open in the transcript", f"?transcript={item.transcript_id}")
+    st.link_button("Open in the transcript", transcript_link(item.transcript_id))
     _definitions(codebook, [item.code])
     applies, not_applies, skip_column = st.columns(3)
     for column, label, key, value, shortcut in (
@@ -304,8 +334,8 @@ def _question(store: Store, session: Session, codebook: dict[str, dict[str, Any]
                 applies=value, model_id=model_id,
                 probability=None if pd.isna(item.probability) else float(item.probability),
                 answer_id=_decision_id("answer"), known_codes=list(codebook))
-            _sent("answer", f"{item.code} {'applies' if value else 'does not apply'} to "
-                            f"{item.transcript_id}/{item.turn_id}.")
+            _sent("answer", f"{md(item.code)} {'applies' if value else 'does not apply'} to "
+                            f"{md(item.transcript_id)}/{md(item.turn_id)}.")
     if skip_column.button("Skip", key="question_skip_button", shortcut="S", width="stretch"):
         st.session_state["question_skip"] = skip + 1
         st.rerun()
@@ -323,21 +353,21 @@ def _learned_codes(store: Store, model_id: str) -> set[str]:
 def _undo_answer(store: Store, session: Session) -> None:
     last = active_learning.last_answer(store, session.reviewer)
     label = "Undo my last answer" if last is None else \
-        f"Undo: {last['code']} {'applies' if last['applies'] else 'does not apply'}"
+        f"Undo: {md(last['code'])} {'applies' if last['applies'] else 'does not apply'}"
     if st.button(label, key="answer_undo", shortcut="U", disabled=last is None):
         done = active_learning.undo_last_answer(store, session.reviewer,
                                                 answer_id=_decision_id("answer_undo"))
-        _sent("answer_undo", f"Withdrawn: {done['code']} on {done['transcript_id']}/"
-                             f"{done['turn_id']}." if done else "Nothing to undo.")
+        _sent("answer_undo", f"Withdrawn: {md(done['code'])} on {md(done['transcript_id'])}/"
+                             f"{md(done['turn_id'])}." if done else "Nothing to undo.")
 
 
 def _undo(store: Store, session: Session) -> None:
     last = review.last_undoable(store, session.reviewer)
     label = "Undo my last decision" if last is None else \
-        f"Undo: {last['verdict']} {last['code']}"
+        f"Undo: {last['verdict']} {md(last['code'])}"
     if st.button(label, key="review_undo", shortcut="U", disabled=last is None):
         done = review.undo_last(store, session.reviewer, decision_id=_decision_id("undo"))
-        _sent("undo", f"Undone: {last['verdict']} of {last['code']}." if done else
+        _sent("undo", f"Undone: {last['verdict']} of {md(last['code'])}." if done else
               "Nothing to undo.")
 
 
@@ -356,62 +386,66 @@ def _review_item(store: Store, session: Session, item: dict[str, Any],
             previous = store.turn_page(conn, item["transcript_id"], offset=item["position"] - 1,
                                        limit=1)
         if previous:
-            before = (f'<div style="color:#777;font-size:0.9em;margin-bottom:6px">'
-                      f'{escape(previous[0]["speaker"])}: {escape(previous[0]["text"])}</div>')
+            before = previous_turn(previous[0])
     st.html(
-        f'{before}<div style="font-size:0.9em;color:#555">{escape(item["transcript_id"])} · turn '
-        f'{escape(item["turn_id"])} · <b>{escape(item["speaker"])}</b>'
-        f'{" (" + escape(item["role"]) + ")" if item["role"] else ""}</div>'
+        f'{before}<div style="font-size:0.9em;color:#555">{name_html(item["transcript_id"])} · '
+        f'turn {name_html(item["turn_id"])} · <b>{name_html(item["speaker"])}</b>'
+        f'{" (" + name_html(item["role"]) + ")" if item["role"] else ""}</div>'
         f'<div style="font-size:1.15em;line-height:1.7;margin:6px 0 10px 0">'
         f'{highlighted(item["turn_text"], [coding], colours)}</div>'
         f'<div>{code_chip(item["code"], colours)} confidence '
         f'{"unknown" if item["confidence"] is None else format(item["confidence"], ".2f")}'
-        f' · {escape(item["coder"])}'
+        f' · {name_html(item["coder"])}'
         f'{" · evidence " + escape(item["evidence"]) if item["evidence"] else ""}</div>'
     )
-    st.link_button("Open in the transcript", f"?transcript={item['transcript_id']}")
+    st.link_button("Open in the transcript", transcript_link(item["transcript_id"]))
     if notes:
         st.html("".join(
             f'<div style="background:#fff8dc;padding:4px 8px;margin:2px 0;border-radius:4px">'
-            f'<b>memo</b> by {escape(note["reviewer"])}: {escape(note["note"])}</div>'
+            f'<b>memo</b> by {name_html(note["reviewer"])}: {escape(note["note"])}'
+            '</div>'
             for note in notes))
     others = [d for d in coding["decisions"] if d["reviewer"] != session.reviewer]
     if others:
-        st.caption("Other reviewers: " + ", ".join(f"{d['reviewer']} {d['status']}"
+        st.caption("Other reviewers: " + ", ".join(f"{md(d['reviewer'])} {d['status']}"
                                                    for d in others))
     _definitions(codebook, [item["code"]])
+    # Keys carry the coding: a key pressed while the page still showed the item before is
+    # that item's, and never lands on the one drawn since; and the forms start from this
+    # item's code and span, not the last item's.
+    cid = item["coding_id"]
     accept, reject, skip = st.columns(3)
-    if accept.button("Accept", key="review_accept", shortcut="A", type="primary",
+    if accept.button("Accept", key=f"review_accept_{cid}", shortcut="A", type="primary",
                      width="stretch"):
         review.decide(store, session.reviewer, item["coding_id"], Verdict.ACCEPT,
                       decision_id=_decision_id("verdict"))
-        _sent("verdict", f"Accepted {item['code']} on {item['transcript_id']}/{item['turn_id']}.")
-    if reject.button("Reject", key="review_reject", shortcut="X", width="stretch"):
+        _sent("verdict", f"Accepted {_where(item)}.")
+    if reject.button("Reject", key=f"review_reject_{cid}", shortcut="X", width="stretch"):
         review.decide(store, session.reviewer, item["coding_id"], Verdict.REJECT,
                       decision_id=_decision_id("verdict"))
-        _sent("verdict", f"Rejected {item['code']} on {item['transcript_id']}/{item['turn_id']}.")
+        _sent("verdict", f"Rejected {_where(item)}.")
     if skip.button("Skip", key="review_skip_button", shortcut="S", width="stretch"):
         st.session_state["review_skip"] = st.session_state.get("review_skip", 0) + 1
         st.rerun()
     st.caption("Keys: A accept · X reject · S skip · U undo; Enter sends a form.")
     known = list(codebook)
     correct, add, memo = st.tabs(["Change code or span", "Add a missed code", "Memo"])
-    with correct, st.form("review_correct"):
+    with correct, st.form(f"review_correct_{cid}"):
         new_code = st.selectbox("Code", known, index=known.index(item["code"])
-                                if item["code"] in known else 0, key="correct_code")
+                                if item["code"] in known else 0, key=f"correct_code_{cid}")
         span = st.text_input("Span: the exact words of the turn (blank: keep the span)",
                              value=item["turn_text"][item["start_char"]:item["end_char"]],
-                             key="correct_span")
-        if st.form_submit_button("Save correction", key="correct_send"):
+                             key=f"correct_span_{cid}")
+        if st.form_submit_button("Save correction", key=f"correct_send_{cid}"):
             _send(lambda: _correct(store, session, item, new_code, span, known), "correct",
-                  f"Corrected to {new_code}.")
-    with add, st.form("review_add"):
-        add_code = st.selectbox("Code", known, key="add_code")
+                  f"Corrected to {md(new_code)}.")
+    with add, st.form(f"review_add_{cid}"):
+        add_code = st.selectbox("Code", known, key=f"add_code_{cid}")
         span = st.text_input("Span: exact words of this turn (blank: the whole turn)",
-                             key="add_span")
-        if st.form_submit_button("Add code to this turn", key="add_send"):
+                             key=f"add_span_{cid}")
+        if st.form_submit_button("Add code to this turn", key=f"add_send_{cid}"):
             _send(lambda: _add(store, session, item, add_code, span, known), "add",
-                  f"Added {add_code} to {item['transcript_id']}/{item['turn_id']}.")
+                  f"Added {md(add_code)} to {md(item['transcript_id'])}/{md(item['turn_id'])}.")
     with memo, st.form("review_memo", clear_on_submit=True):
         note = st.text_input("Memo on this coding", key="memo_note")
         if st.form_submit_button("Save memo", key="memo_send"):
@@ -426,9 +460,14 @@ def _send(action, slot: str, message: str) -> None:
     try:
         action()
     except ReltextError as error:
-        st.error(str(error))
+        st.error(md(error))
         return
     _sent(slot, message)
+
+
+def _where(item: dict[str, Any]) -> str:
+    """``code on transcript/turn``, as Markdown that shows exactly those characters."""
+    return f"{md(item['code'])} on {md(item['transcript_id'])}/{md(item['turn_id'])}"
 
 
 def _span_of(text: str, words: str) -> tuple[int, int] | None:
@@ -501,10 +540,11 @@ def _pair_agreement(store: Store, session: Session) -> None:
     right.metric("Mean kappa over codes", "undefined" if not kappas
                  else f"{sum(kappas) / len(kappas):.2f}")
     st.dataframe(frame, hide_index=True, width="stretch", height=_table_height(len(frame)))
-    plotted = pd.DataFrame([row for row in rows if not math.isnan(row["kappa"])])
+    plotted = pd.DataFrame([{**row, "code": escape(row["code"])} for row in rows
+                            if not math.isnan(row["kappa"])])  # plotly reads some HTML
     if not plotted.empty:
         figure = px.bar(plotted, x="code", y="kappa", range_y=[-1, 1],
-                        title=f"Cohen's kappa per code: {first.label} vs {second.label}")
+                        title=escape(f"Cohen's kappa per code: {first.label} vs {second.label}"))
         st.plotly_chart(figure, width="stretch")
     st.subheader("Where they disagree")
     disputed = [row["code"] for row in rows if row["first_only"] or row["second_only"]]
@@ -513,7 +553,7 @@ def _pair_agreement(store: Store, session: Session) -> None:
         return
     code = st.selectbox("Code", disputed, key="agreement_code")
     turns = pd.DataFrame(review.disagreeing_turns(store, pair, code))
-    turns.insert(0, "open", "?transcript=" + turns["transcript_id"].astype(str))
+    turns.insert(0, "open", turns["transcript_id"].map(transcript_link))
     st.dataframe(turns, hide_index=True, width="stretch", column_config={
         "open": st.column_config.LinkColumn("open", display_text="read", width="small")})
 
@@ -570,26 +610,24 @@ def render_export(store: Store, session: Session, *, title: str = "Export") -> N
     with store.read() as conn:
         codings, coders = store.count_codings(conn)
     st.write(f"{codings} codings by {coders} coder(s), one row each with its turn, span, "
-             "coder and evidence.")
+             "coder, evidence and where review left it (status, reviewer, final code).")
     # The files are made when the button is pressed, not on every visit to the page.
     st.download_button(
         "Download codings CSV", file_name="codings.csv", mime="text/csv", key="export_codings",
-        data=lambda: codings_frame(store)[CODING_COLUMNS].to_csv(index=False).encode("utf-8"))
+        data=lambda: csv_bytes(codings_with_review(store)[CODING_COLUMNS + REVIEW_COLUMNS]))
     own = session.reviewer if session.blind else None
     st.write("Every review decision with its reviewer, time, verdict, resulting state and the "
              "state before it" + (" (yours only: blind mode)." if session.blind else "."))
     st.download_button(
         "Download decisions CSV", file_name="decisions.csv", mime="text/csv",
         key="export_decisions",
-        data=lambda: review.decisions_frame(store, reviewer=own).to_csv(index=False)
-        .encode("utf-8"))
+        data=lambda: csv_bytes(review.decisions_frame(store, reviewer=own)))
     st.write("Every answer to the learned coder's questions with its reviewer, time, the "
              "model that asked and its probability; undos are rows too" +
              (" (yours only: blind mode)." if session.blind else "."))
     st.download_button(
         "Download answers CSV", file_name="answers.csv", mime="text/csv", key="export_answers",
-        data=lambda: active_learning.answers_frame(store, reviewer=own).to_csv(index=False)
-        .encode("utf-8"))
+        data=lambda: csv_bytes(active_learning.answers_frame(store, reviewer=own)))
     accepted_only = st.checkbox("REFI-QDA: only the codings whose latest decision accepts or "
                                 "corrects them", key="export_accepted_only")
     st.download_button(
