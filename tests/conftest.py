@@ -5,7 +5,6 @@ from __future__ import annotations
 import csv
 import os
 import sys
-import sys
 from pathlib import Path
 
 import pytest
@@ -31,16 +30,6 @@ def _main_module_as_it_was():
         main.__file__ = file
     elif hasattr(main, "__file__"):
         del main.__file__
-
-
-@pytest.fixture(autouse=True)
-def _main_module_restored():
-    """AppTest runs the viewer's script as ``__main__`` and leaves it there; worker processes
-    started afterwards (``--workers``, the viewer's web workers) would run that script
-    again as their main module. Each test gets the original back."""
-    main = sys.modules["__main__"]
-    yield
-    sys.modules["__main__"] = main
 
 
 @pytest.fixture
