@@ -74,6 +74,27 @@ def test_spreadsheet_exported_turn_table_reads_back_exactly(hostile, run_cli):
         assert second.turns()[columns].equals(first.turns()[columns])
 
 
+def test_spreadsheet_viewer_downloads_neutralise_formulas(hostile, monkeypatch):
+    import streamlit
+    from streamlit.testing.v1 import AppTest
+
+    app_file = Path(__file__).resolve().parent.parent / "app" / "streamlit_app.py"
+    offered = {}
+    monkeypatch.setattr(streamlit, "download_button",
+                        lambda label, **kwargs: offered.setdefault(label, kwargs["data"]))
+    monkeypatch.setenv("RELTEXT_DB", str(hostile / "project.db"))
+    monkeypatch.setenv("RELTEXT_REVIEWER", "alice")
+    app = AppTest.from_file(str(app_file), default_timeout=30)
+    app.run()
+    app.sidebar.radio(key="page").set_value("Export").run()
+    assert not app.exception
+    for label in ("Download codings CSV", "Download decisions CSV"):
+        cells = _cells(offered[label]())
+        assert cells and _formulas(cells) == [], label
+    assert "'" + SPEAKER in _cells(offered["Download codings CSV"]())
+    assert {"'" + REVIEWER, "'=1+1 check this"} <= set(_cells(offered["Download decisions CSV"]()))
+
+
 def test_spreadsheet_pseudonymisation_report_and_key(tmp_path, run_cli):
     source = tmp_path / "p02.txt"
     source.write_text("Interviewer: Who helps?\nSam: -Dave Smith at Tesco, mostly.\n",

@@ -69,32 +69,34 @@ AUTO_CODINGS = [
 ]
 
 
-def build_project(folder: Path) -> Path:
-    """Write, ingest and auto-code the small project in ``folder``; returns its database."""
+def build_project(folder: Path, *, turns=TURNS, manifest: str = MANIFEST, codes=CODES,
+                  codings=AUTO_CODINGS, name: str = "project.db") -> Path:
+    """Write, ingest and auto-code the small project in ``folder`` (or one made of other
+    ``turns``, ``manifest``, ``codes`` and ``codings``); returns its database."""
     table = folder / "interviews.csv"
     with table.open("w", newline="", encoding="utf-8") as handle:
         writer = csv.writer(handle)
         writer.writerow(["transcript_id", "turn_id", "speaker", "text"])
-        writer.writerows(TURNS)
-    manifest = folder / "manifest.yaml"
-    manifest.write_text(MANIFEST, encoding="utf-8")
-    db = folder / "project.db"
+        writer.writerows(turns)
+    manifest_path = folder / "manifest.yaml"
+    manifest_path.write_text(manifest, encoding="utf-8")
+    db = folder / name
     with Project(db) as project:
-        for result in project.ingest([table], manifest=manifest):
+        for result in project.ingest([table], manifest=manifest_path):
             assert result.ok, result.error
         store = project.store
         with store.write() as conn:
             store.add_codebook(conn, name="relational-test", version="1", content_hash="t1",
-                               source="tests", content="", codes=CODES)
+                               source="tests", content="", codes=codes)
             keys = store.turn_keys(conn)
-            codings = []
-            for transcript_id, turn_id, code, phrase, confidence, pattern in AUTO_CODINGS:
+            rows = []
+            for transcript_id, turn_id, code, phrase, confidence, pattern in codings:
                 turn_pk, text = keys[(transcript_id, turn_id)]
                 start = text.index(phrase)
-                codings.append({"turn_pk": turn_pk, "code": code, "start_char": start,
-                                "end_char": start + len(phrase), "confidence": confidence,
-                                "coder": AUTO_CODER, "origin": Origin.RULE.value,
-                                "evidence": pattern})
-            store.add_codings(conn, codings)
+                rows.append({"turn_pk": turn_pk, "code": code, "start_char": start,
+                             "end_char": start + len(phrase), "confidence": confidence,
+                             "coder": AUTO_CODER, "origin": Origin.RULE.value,
+                             "evidence": pattern})
+            store.add_codings(conn, rows)
             store.mark_coded(conn, [pk for pk, _ in keys.values()], coder=AUTO_CODER)
     return db

@@ -27,6 +27,7 @@ from ..errors import ReltextError
 from ..project import Project
 from ..store import Store
 from . import web_worker
+from .markup import md
 from .pages import Session, project_version
 
 GROUPINGS = ("role", "wave", "participant", "speaker", "transcript_id", "site")
@@ -205,7 +206,7 @@ def render_analysis(store: Store, session: Session, *, title: str = "Analysis") 
     try:
         default = default_coder(store)
     except ReltextError as error:
-        st.info(str(error))
+        st.info(md(error))
         return
     with store.read() as conn:
         coders = [row["coder"] for row in store.coders(conn)]
@@ -242,7 +243,7 @@ def _render_balance(version: tuple, coder: str, turns: pd.DataFrame,
                     groupings: list[str]) -> None:
     by = st.selectbox("Group by", groupings, key="analysis_balance_by")
     balance = _cached_table(version, coder, "balance", by, turns)
-    figure = px.bar(balance.astype({by: str}), x=by, y="balance", range_y=[-1, 1],
+    figure = px.bar(_escaped(balance, by), x=by, y="balance", range_y=[-1, 1],
                     hover_data=["goods", "evils", "turns"],
                     title="Balance of relational goods and evils: (goods − evils) / both")
     st.plotly_chart(figure, width="stretch")
@@ -252,7 +253,7 @@ def _render_balance(version: tuple, coder: str, turns: pd.DataFrame,
 def _render_sos(version: tuple, coder: str, turns: pd.DataFrame, groupings: list[str]) -> None:
     by = st.selectbox("Group by", groupings, key="analysis_sos_by")
     profile = _cached_table(version, coder, "sos", by, turns).astype({by: str})
-    shares = profile.melt(id_vars=[by], value_vars=["share_self", "share_other",
+    shares = _escaped(profile, by).melt(id_vars=[by], value_vars=["share_self", "share_other",
                                                     "share_situation"],
                           var_name="locus", value_name="share")
     st.plotly_chart(px.bar(shares, x=by, y="share", color="locus",
@@ -268,9 +269,15 @@ def _render_cooccurrence(version: tuple, coder: str, turns: pd.DataFrame) -> Non
     if matrix.empty:
         st.write("No codes on these turns yet.")
     else:
+        matrix = matrix.rename(index=escape, columns=escape)  # code names, for plotly
         st.plotly_chart(px.imshow(matrix, text_auto=".2f" if normalise == "jaccard" else True,
                                   color_continuous_scale="Blues",
                                   title="Codes on the same turn"), width="stretch")
+
+
+def _escaped(frame: pd.DataFrame, column: str) -> pd.DataFrame:
+    """``frame`` with ``column`` as escaped text: plotly reads a little HTML in labels."""
+    return frame.assign(**{column: frame[column].astype(str).map(escape)})
 
 
 def _render_web(store: Store, turns: pd.DataFrame, coder: str) -> None:
@@ -284,9 +291,13 @@ def _render_web(store: Store, turns: pd.DataFrame, coder: str) -> None:
     participant = st.selectbox("Participant", participants, key="analysis_participant")
     if "project" not in st.session_state or st.session_state["project"].path != store.path:
         st.session_state["project"] = Project(store.path, create=False)
-    elements = _cached_web(project_version(store), coder, participant,
-                           st.session_state["project"],
-                           turns[turns["participant"].astype(str) == participant])
+    try:
+        elements = _cached_web(project_version(store), coder, participant,
+                               st.session_state["project"],
+                               turns[turns["participant"].astype(str) == participant])
+    except ReltextError as error:  # e.g. none of the participant's own turns is coded
+        st.info(md(error))
+        return
     figure = go.Figure()
     for edge in elements["edges"]:
         figure.add_trace(go.Scatter(x=[edge["x0"], edge["x1"]], y=[edge["y0"], edge["y1"]],

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+from html import escape
+
 import plotly.express as px
 import streamlit as st
 
 from ..store import Store
 from ..topic_views import topics_frame, turn_topics_frame
 from ..topics import RUN_KIND
+from .markup import transcript_link
 from .pages import Session, project_version
 
 
@@ -29,7 +32,11 @@ def render_topics(store: Store, session: Session, *, title: str = "Topics") -> N
         runs = len(store.list_runs(conn, kind=RUN_KIND))
     topics, turns = _cached_topics(project_version(store), runs, store)
     st.caption(f"Run {topics['run_id'].iloc[0]}: {len(topics)} topics over {len(turns)} units.")
-    figure = px.bar(topics.astype({"topic_id": str}), x="size", y="label", orientation="h",
+    # Labels are words of the turns: escaped, since plotly reads a little HTML in text.
+    plotted = topics.astype({"topic_id": str, "label": str, "words": str})
+    plotted = plotted.assign(label=plotted["label"].map(escape),
+                             words=plotted["words"].map(escape))
+    figure = px.bar(plotted, x="size", y="label", orientation="h",
                     hover_data=["words"], title="Turns per topic")
     figure.update_layout(yaxis={"categoryorder": "total ascending"})
     st.plotly_chart(figure, width="stretch")
@@ -39,7 +46,7 @@ def render_topics(store: Store, session: Session, *, title: str = "Topics") -> N
     examples = turns[(turns["topic_id"] == chosen) & turns["representative"].notna()]
     examples = examples.sort_values("representative")[
         ["transcript_id", "turn_id", "speaker", "probability", "text"]].copy()
-    examples.insert(0, "open", "?transcript=" + examples["transcript_id"].astype(str))
+    examples.insert(0, "open", examples["transcript_id"].map(transcript_link))
     st.write("The turns that show this topic best:")
     st.dataframe(examples, hide_index=True, width="stretch", column_config={
         "open": st.column_config.LinkColumn("open", display_text="read", width="small")})
