@@ -21,6 +21,7 @@ from urllib.parse import urlencode
 
 import pandas as pd
 
+from .bidi import isolated
 from .effective import codings_with_review, read_turns
 from .errors import ReltextError
 from .export import write_table
@@ -161,13 +162,20 @@ def marked(row: Mapping[str, object]) -> tuple[str, str, str]:
 
 
 def attribution(row: Mapping[str, object]) -> str:
-    """``STR04 (STR worker), str04 turn 5, wave 1, Westbrook``: who said it, and where."""
-    speaker = str(row["speaker"]) + (f" ({row['role']})" if row.get("role") else "")
-    parts = [speaker, f"{row['transcript_id']} turn {row['turn_id']}"]
+    """``STR04 (STR worker), str04 turn 5, wave 1, Westbrook``: who said it, and where.
+
+    Each value sits in a bidi isolate where it needs one (:func:`~reltext.bidi.isolated`),
+    so an override in a speaker's name cannot reverse the role beside it.
+    """
+    def value(key: str) -> str:
+        return isolated(str(row[key]))
+
+    speaker = value("speaker") + (f" ({value('role')})" if row.get("role") else "")
+    parts = [speaker, f"{value('transcript_id')} turn {value('turn_id')}"]
     if row.get("wave"):
-        parts.append(f"wave {row['wave']}")
+        parts.append(f"wave {value('wave')}")
     if row.get("site"):
-        parts.append(str(row["site"]))
+        parts.append(value("site"))
     return ", ".join(parts)
 
 

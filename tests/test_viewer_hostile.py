@@ -119,6 +119,9 @@ def test_viewer_hostile_text_is_text_on_every_page(hostile):
             body = "".join(element.proto.body for element in app.get("html"))
             # The override in the speaker's name is closed before the role and turn id.
             assert f"\u2068{SPEAKER}\u2069" in body
+        if page == "Codes":  # quotes by case: the override closes before the role too
+            body = "".join(element.proto.body for element in app.get("html"))
+            assert f"\u2068{SPEAKER}\u2069 (client" in body
         if page == "Review":
             captions = " ".join(caption.value for caption in app.caption)
             assert f"Other reviewers: {md(COLLEAGUE)} accepted" in captions

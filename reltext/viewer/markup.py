@@ -11,12 +11,13 @@ so a right-to-left override in one cannot reverse the text beside it.
 from __future__ import annotations
 
 import re
-import unicodedata
 from collections.abc import Mapping, Sequence
 from html import escape
 from itertools import pairwise
 from typing import Any
 from urllib.parse import quote
+
+from ..bidi import isolated
 
 # What Markdown (CommonMark and GitHub's), Streamlit's :directives: and $math$ read as
 # syntax: always; at the start of a line (lists, rules); "_" at a word's edge (inside a
@@ -24,9 +25,6 @@ from urllib.parse import quote
 # (links made from bare text).
 _MARKDOWN = re.compile(r"[\\`*\[\]<>!~|$:#&{}^@]|(?<![0-9A-Za-z])_|_(?![0-9A-Za-z])"
                        r"|^[ \t]*[-+=]|(?<=\d)[.)]|(?<=www)\.", re.IGNORECASE | re.MULTILINE)
-# Bidi classes that can reorder the text around a name: right-to-left letters and the
-# explicit embeddings, overrides and isolates.
-_BIDI = frozenset({"R", "AL", "LRE", "RLE", "LRO", "RLO", "PDF", "LRI", "RLI", "FSI", "PDI"})
 
 
 def md(value: Any) -> str:
@@ -38,16 +36,9 @@ def md(value: Any) -> str:
     return isolated(text)
 
 
-def isolated(text: str) -> str:
-    """``text`` in a bidi isolate (U+2068 ... U+2069) when it holds right-to-left letters
-    or bidi controls, so it cannot reorder what surrounds it; else as it is."""
-    if any(unicodedata.bidirectional(char) in _BIDI for char in text):
-        return f"\u2068{text}\u2069"
-    return text
-
-
 def name_html(value: Any) -> str:
-    """A name, id or role as HTML: escaped, and isolated as :func:`isolated` says."""
+    """A name, id or role as HTML: escaped, and isolated as :func:`~reltext.bidi.isolated`
+    says."""
     return isolated(escape(str(value)))
 
 
