@@ -26,13 +26,15 @@ Example:
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
 from .errors import ReltextError
+from .model import is_interviewer
 from .review import check_reviewer, code_keys, new_decision_id
 from .store import Store
 from .training import MODEL_KIND, build_examples, load_model
@@ -63,8 +65,8 @@ def review_queue(store: Store, *, n: int = 20, code: str | None = None,
     """
     if n < 1:
         raise ReltextError(f"--n must be at least 1, got {n}", fix="Ask for 1 or more turns.")
-    model = load_model(store, model_id)
-    codes = model.coder.codes_
+    scorer = _scorer(store, model_id)
+    codes = scorer.codes
     if code is not None and code not in codes:
         raise ReltextError(f"unknown code {code!r}", fix=f"Use one of: {', '.join(codes)}.")
     wanted = [code] if code else codes
@@ -80,11 +82,6 @@ def review_queue(store: Store, *, n: int = 20, code: str | None = None,
             (a["turn_pk"], a["code"]) for a in store.answers(conn)}
         all_pks = [turn["turn_pk"] for turn in store.iter_turns(conn)]
         turns = store.turns_by_pk(conn, all_pks)
-        rules_name = model.manifest.get("features", {}).get("rules")
-        stored_rules: dict[int, list[dict[str, Any]]] = defaultdict(list)
-        if rules_name:
-            for coding in store.iter_codings(conn, coder=rules_name):
-                stored_rules[coding["turn_pk"]].append(coding)
     for turn_pk, by_coder in human.items():
         if len(by_coder) < 2 or turn_pk not in turns:
             continue
@@ -96,17 +93,15 @@ def review_queue(store: Store, *, n: int = 20, code: str | None = None,
                                  f"coders disagree: {', '.join(having)} applied it, "
                                  f"{', '.join(lacking)} did not"))
     unlabelled = [turns[pk] for pk in all_pks
-                  if pk not in human and len(turns[pk]["text"].split()) >= MIN_WORDS]
+                  if pk not in human and len(turns[pk]["text"].split()) >= MIN_WORDS
+                  and not is_interviewer(turns[pk]["role"] or turns[pk]["speaker"])]
     if unlabelled:
-        examples, _ = build_examples(
-            store, unlabelled, embedding=model.featurizer.embedding,
-            rule_coder=lambda ts: [c for t in ts for c in stored_rules.get(t["turn_pk"], [])])
-        probabilities = model.coder.predict_proba(model.featurizer.transform(examples))
+        probabilities = scorer.probabilities(unlabelled)
         for key in wanted:
-            if key not in model.coder.estimators_:
+            if key not in scorer.thresholds:
                 continue
             column = codes.index(key)
-            threshold = model.coder.thresholds_[key]
+            threshold = scorer.thresholds[key]
             p = probabilities[:, column]
             scores = uncertainty(p, threshold)
             for row in np.argsort(-scores)[: n]:
@@ -119,6 +114,66 @@ def review_queue(store: Store, *, n: int = 20, code: str | None = None,
     frame = frame.sort_values(["score", "transcript_id", "turn_id"], ascending=[False, True, True],
                               kind="stable")
     return frame.head(n).reset_index(drop=True)
+
+
+@dataclass(slots=True)
+class Scorer:
+    """The model a queue ranks by: its codes, its thresholds, its probabilities of turns."""
+
+    model_id: str
+    codes: list[str]
+    thresholds: dict[str, float]
+    probabilities: Callable[[Sequence[dict[str, Any]]], np.ndarray]
+
+
+def _scorer(store: Store, model_id: str | None) -> Scorer:
+    """The named model, else the project's newest: the relational model adapted to the
+    project, a classic learned coder, or (nothing trained yet) the shipped relational model."""
+    with store.read() as conn:
+        models = store.list_models(conn)
+    if model_id is not None:
+        models = [m for m in models if m["model_id"] == model_id]
+        if not models:
+            raise ReltextError(f"no model {model_id!r} in this project", path=store.path,
+                               fix="List the models with: reltext models.")
+    newest = models[-1] if models else None
+    if newest is not None and newest["kind"] == MODEL_KIND:
+        return _classic_scorer(store, newest["model_id"])
+    from .coders.relational import RelationalModel, score_project_turns
+
+    if newest is not None:
+        from .adaptation import load_adaptation
+
+        model = load_adaptation(store, newest["model_id"])
+    else:
+        model = RelationalModel.load()
+
+    def probabilities(turns: Sequence[dict[str, Any]]) -> np.ndarray:
+        scored = score_project_turns(store, model, turns)
+        return model.probabilities(scored.raw, scored.pooled)
+
+    thresholds = {code: float(t) for code, t in zip(model.codes, model.thresholds, strict=True)
+                  if t <= 1}
+    return Scorer(model.coder_id, list(model.codes), thresholds, probabilities)
+
+
+def _classic_scorer(store: Store, model_id: str) -> Scorer:
+    model = load_model(store, model_id)
+    rules_name = model.manifest.get("features", {}).get("rules")
+    stored_rules: dict[int, list[dict[str, Any]]] = defaultdict(list)
+    if rules_name:
+        with store.read() as conn:
+            for coding in store.iter_codings(conn, coder=rules_name):
+                stored_rules[coding["turn_pk"]].append(coding)
+
+    def probabilities(turns: Sequence[dict[str, Any]]) -> np.ndarray:
+        examples, _ = build_examples(
+            store, turns, embedding=model.featurizer.embedding,
+            rule_coder=lambda ts: [c for t in ts for c in stored_rules.get(t["turn_pk"], [])])
+        return model.coder.predict_proba(model.featurizer.transform(examples))
+
+    thresholds = {code: model.coder.thresholds_[code] for code in model.coder.estimators_}
+    return Scorer(model_id, list(model.coder.codes_), thresholds, probabilities)
 
 
 def uncertainty(probabilities: np.ndarray, threshold: float) -> np.ndarray:

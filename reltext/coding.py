@@ -22,14 +22,13 @@ from typing import Any
 from . import __version__
 from .agreement import agreement, evaluate
 from .batch import BatchProgress, run_coding
-from .codebook import (DEFAULT_CODEBOOK, Codebook, codebook_from_bytes, load_codebook,
-                       parse_codebook)
+from .codebook import DEFAULT_CODEBOOK, Codebook, codebook_from_bytes, load_codebook, parse_codebook
 from .errors import ReltextError
 from .gold import read_codings_csv
 from .nlp import DEFAULT_PIPELINE
 from .store import Store
 
-CODERS = ("rules", "learned", "auto")
+CODERS = ("rules", "model", "learned", "auto")
 
 
 @dataclass(frozen=True, slots=True)
@@ -95,10 +94,11 @@ def code_project(
     Args:
         store: The project.
         codebook_path: The YAML codebook; the project's latest or the bundled one when None.
-        coder: ``rules``, ``learned`` (the newest trained model, coder
-            ``learned:<model_id>``) or ``auto`` (the best available: the rules coder until a
-            model has been trained, then the newest model combined with the rules, coder
-            ``auto:<model_id>``).
+        coder: ``rules`` (the codebook's rules), ``model`` (the relational model shipped with
+            reltext, coder ``model:relational@<version>``), ``learned`` (the newest model
+            trained in the project, coder ``learned:<model_id>``) or ``auto`` (the best
+            available: the newest trained model combined with the rules, coder
+            ``auto:<model_id>``, once one has been trained; the relational model before).
         pipeline: The spaCy pipeline the rules coder uses.
         workers: Processes coding in parallel (or workers of a local Dask cluster).
         batch_size: Turns per batch and per transaction.
@@ -113,6 +113,16 @@ def code_project(
         raise ReltextError(f"unknown coder {coder!r}", fix=f"Use one of: {', '.join(CODERS)}.")
     from .training import LearnedTurnCoder, coder_name, list_models  # scikit-learn: 1 s
 
+    with store.read() as conn:
+        newest = (store.list_models(conn) or [None])[-1]
+    if coder in ("learned", "auto") and newest is not None and newest["kind"] == "relational":
+        # The project's adaptation of the relational model is its newest trained model.
+        codebook = resolve_codebook(store, codebook_path)
+        yield from _code_with_relational_model(
+            store, _run_manifest(codebook, pipeline, workers, batch_size, engine),
+            adapted=newest["model_id"], batch_size=batch_size, workers=workers,
+            engine=engine, scheduler=scheduler)
+        return
     models = list_models(store)
     if coder == "learned" and not models:
         raise ReltextError("no learned coder has been trained in this project",
@@ -126,19 +136,12 @@ def code_project(
             codes=[{"key": c.key, "name": c.name, "parent": c.parent, "family": c.family,
                     "polarity": c.polarity, "colour": c.colour, "definition": c.definition}
                    for c in codebook.codes])
-    import spacy
-
-    from .coders.rules import UNUSED_COMPONENTS
-
-    manifest = {
-        "coder_kind": "rules",
-        "codebook": {"name": codebook.name, "version": codebook.version,
-                     "sha256": codebook.sha256, "path": str(Path(codebook.path).resolve())},
-        "pipeline": {"name": pipeline, "version": _package_version(pipeline),
-                     "spacy": spacy.__version__, "excluded": list(UNUSED_COMPONENTS)},
-        "reltext": __version__,
-        "parameters": {"workers": workers, "batch_size": batch_size, "engine": engine},
-    }
+    manifest = _run_manifest(codebook, pipeline, workers, batch_size, engine)
+    if coder == "model" or (coder == "auto" and not models):
+        yield from _code_with_relational_model(store, manifest, batch_size=batch_size,
+                                               workers=workers, engine=engine,
+                                               scheduler=scheduler)
+        return
     if coder in ("learned", "auto") and models:
         # The newest model codes; "auto" combines it with the rules code by code.
         model_id = models[-1]["model_id"]
@@ -160,6 +163,44 @@ def code_project(
     yield from run_coding(store, factory, coder_id=codebook.coder_id, manifest=manifest,
                           batch_size=batch_size, workers=workers, engine=engine,
                           scheduler=scheduler)
+
+
+def _run_manifest(codebook: Codebook, pipeline: str, workers: int, batch_size: int,
+                  engine: str) -> dict[str, Any]:
+    """What every coding run records: codebook, pipeline, versions and parameters."""
+    import spacy
+
+    from .coders.rules import UNUSED_COMPONENTS
+
+    return {
+        "coder_kind": "rules",
+        "codebook": {"name": codebook.name, "version": codebook.version,
+                     "sha256": codebook.sha256, "path": str(Path(codebook.path).resolve())},
+        "pipeline": {"name": pipeline, "version": _package_version(pipeline),
+                     "spacy": spacy.__version__, "excluded": list(UNUSED_COMPONENTS)},
+        "reltext": __version__,
+        "parameters": {"workers": workers, "batch_size": batch_size, "engine": engine},
+    }
+
+
+def _code_with_relational_model(store: Store, manifest: dict[str, Any], *,
+                                adapted: str | None = None, **run: Any
+                                ) -> Iterator[BatchProgress]:
+    """Code with the relational model (or the project's adaptation ``adapted`` of it).
+
+    The run records the model, its encoder and its training data's hashes.
+    """
+    from .coders.relational import RelationalModel, RelationalTurnCoder
+
+    model = RelationalModel.load()
+    factory = functools.partial(RelationalTurnCoder, str(store.path), adapted=adapted)
+    coder_id = model.coder_id if adapted is None else f"learned:{adapted}"
+    manifest = {**manifest, "coder_kind": "model" if adapted is None else "learned",
+                "model": {"name": "relational", "version": model.version, "adapted": adapted,
+                          "encoder": model.reader, "trained_at": model.manifest.get("trained_at"),
+                          "data": [{k: f[k] for k in ("name", "turns_sha256", "codes_sha256")}
+                                   for f in model.manifest.get("data", [])]}}
+    yield from run_coding(store, factory, coder_id=coder_id, manifest=manifest, **run)
 
 
 def _package_version(name: str) -> str | None:
@@ -197,12 +238,13 @@ def default_auto_coder(store: Store) -> str:
     return sorted(runs, key=lambda r: r["started_at"])[-1]["coder"]
 
 
-def evaluate_coder(store: Store, gold_path: str | Path, *, coder: str | None = None
-                   ) -> dict[str, Any]:
+def evaluate_coder(store: Store, gold_path: str | Path, *, coder: str | None = None,
+                   interviewers: bool = False) -> dict[str, Any]:
     """Score ``coder`` (default: the latest automatic coder) against a gold codings CSV.
 
     The unit is the turn; every gold turn counts, and a gold turn the coder has not coded
-    counts as "no code". Macro averages are over the codebook's codes.
+    counts as "no code". Macro averages are over the codebook's codes. A research
+    interviewer's turns are context, not data, and are left out unless ``interviewers``.
     """
     coder = coder or default_auto_coder(store)
     codebook = codebook_for_coder(store, coder)
@@ -210,6 +252,7 @@ def evaluate_coder(store: Store, gold_path: str | Path, *, coder: str | None = N
     with store.read() as conn:
         known = store.turn_keys(conn)
         predicted = store.coded_turn_codes(conn, coder)
+        left_out = set() if interviewers else store.interviewer_turn_keys(conn)
     if not predicted:
         raise ReltextError(f"the coder {coder!r} has coded nothing in this project",
                            fix="Check the name with 'reltext coders'.")
@@ -220,14 +263,22 @@ def evaluate_coder(store: Store, gold_path: str | Path, *, coder: str | None = N
             f"{len(missing)} gold row(s) name turns not in the project, the first being turn "
             f"{turn_id!r} of transcript {transcript_id!r}", path=gold_path,
             fix="Ingest those transcripts first (reltext ingest), with the same ids.")
+    gold = {key: codes for key, codes in gold.items() if key not in left_out}
     return evaluate(gold, predicted, codebook.keys, coder=coder)
 
 
-def coder_agreement(store: Store, first: str, second: str) -> dict[str, Any]:
-    """Cohen's kappa and Krippendorff's alpha per code over the turns both coders coded."""
+def coder_agreement(store: Store, first: str, second: str, *, interviewers: bool = False
+                    ) -> dict[str, Any]:
+    """Cohen's kappa and Krippendorff's alpha per code over the turns both coders coded.
+
+    A research interviewer's turns are left out unless ``interviewers``.
+    """
     with store.read() as conn:
         a = store.coded_turn_codes(conn, first)
         b = store.coded_turn_codes(conn, second)
+        left_out = set() if interviewers else store.interviewer_turn_keys(conn)
+    a = {key: codes for key, codes in a.items() if key not in left_out}
+    b = {key: codes for key, codes in b.items() if key not in left_out}
     for name, codings in ((first, a), (second, b)):
         if not codings:
             raise ReltextError(f"the coder {name!r} has coded nothing in this project",

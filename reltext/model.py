@@ -13,6 +13,15 @@ def utc_now() -> datetime:
     return datetime.now(timezone.utc).replace(microsecond=0)
 
 
+#: Roles of a research interviewer: by codebook spec v1.1 their turns are context, never data.
+INTERVIEWER_ROLES = frozenset({"interviewer", "researcher", "research interviewer"})
+
+
+def is_interviewer(role: str | None) -> bool:
+    """A research interviewer's turn (by its role, or its speaker label when it has none)."""
+    return (role or "").strip().lower() in INTERVIEWER_ROLES
+
+
 @dataclass(frozen=True, slots=True)
 class Turn:
     """One speaker turn of a transcript.

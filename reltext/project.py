@@ -173,6 +173,26 @@ class Project:
         return training.train_model(self.store, random_state=random_state,
                                     **self._training_inputs(gold, coders, codebook, embedding))
 
+    def adapt(self, *, gold: str | os.PathLike[str] | None = None,
+              coders: Sequence[str] | None = None) -> Any:
+        """Adapt the shipped relational model to the project (see :mod:`reltext.adaptation`).
+
+        Args:
+            gold: A codings CSV imported first as ``human:gold`` and learned from.
+            coders: The human coders to learn from (with ``gold``: in addition to it); every
+                human coder when None. Review decisions and answers always count.
+        """
+        from . import training
+        from .adaptation import adapt
+        from .coders.relational import RelationalModel
+
+        chosen = list(coders or [])
+        if gold is not None:
+            self.import_codings(gold, coder=training.GOLD_CODER,
+                                known_codes=RelationalModel.load().codes)
+            chosen.insert(0, training.GOLD_CODER)
+        return adapt(self.store, coders=chosen or None)
+
     def cross_validate(self, *, gold=None, coders=None, codebook=None, embedding=None,
                        n_splits: int = 5, random_state: int | None = 0) -> dict[str, Any]:
         """Rules, learned and auto scored on transcripts each model never saw (grouped CV)."""
@@ -275,18 +295,25 @@ class Project:
             pass
         return last
 
-    def evaluate(self, gold: str | os.PathLike[str], *, coder: str | None = None
-                 ) -> dict[str, Any]:
-        """Per-code and macro precision, recall, F1 and Cohen's kappa of a coder against gold."""
+    def evaluate(self, gold: str | os.PathLike[str], *, coder: str | None = None,
+                 interviewers: bool = False) -> dict[str, Any]:
+        """Per-code and macro precision, recall, F1 and Cohen's kappa of a coder against gold.
+
+        Research interviewers' turns are left out unless ``interviewers``.
+        """
         from .coding import evaluate_coder
 
-        return evaluate_coder(self.store, gold, coder=coder)
+        return evaluate_coder(self.store, gold, coder=coder, interviewers=interviewers)
 
-    def agreement(self, first: str, second: str) -> dict[str, Any]:
-        """Cohen's kappa and Krippendorff's alpha per code between two coders."""
+    def agreement(self, first: str, second: str, *, interviewers: bool = False
+                  ) -> dict[str, Any]:
+        """Cohen's kappa and Krippendorff's alpha per code between two coders.
+
+        Research interviewers' turns are left out unless ``interviewers``.
+        """
         from .coding import coder_agreement
 
-        return coder_agreement(self.store, first, second)
+        return coder_agreement(self.store, first, second, interviewers=interviewers)
 
     def import_codings(self, path, *, coder: str, known_codes=None) -> dict[str, int]:
         """Add a human coder's codings from a contract codings CSV (see :mod:`reltext.gold`)."""
@@ -407,18 +434,25 @@ class Project:
             found = progress(found, len(turns), "Finding interactants")
         return interactants_frame(turns, found)
 
-    def balance(self, by: str | list[str] = "speaker", *, coder: str | None = None) -> pd.DataFrame:
-        """Relational goods against evils per speaker, transcript, role, wave or any column."""
+    def balance(self, by: str | list[str] = "speaker", *, coder: str | None = None,
+                interviewers: bool = False) -> pd.DataFrame:
+        """Relational goods against evils per speaker, transcript, role, wave or any column.
+
+        Research interviewers' turns are left out unless ``interviewers``.
+        """
         from .balance import relational_balance
 
-        return relational_balance(self.coded_turns(coder), by)
+        return relational_balance(self.coded_turns(coder), by, interviewers=interviewers)
 
-    def sos_profiles(self, by: str | list[str] = "speaker", *,
-                     coder: str | None = None) -> pd.DataFrame:
-        """SOS locus shares and the individualisation index per group."""
+    def sos_profiles(self, by: str | list[str] = "speaker", *, coder: str | None = None,
+                     interviewers: bool = False) -> pd.DataFrame:
+        """SOS locus shares and the individualisation index per group.
+
+        Research interviewers' turns are left out unless ``interviewers``.
+        """
         from .balance import sos_profile
 
-        return sos_profile(self.coded_turns(coder), by)
+        return sos_profile(self.coded_turns(coder), by, interviewers=interviewers)
 
     def wave_change(self, *, coder: str | None = None) -> pd.DataFrame:
         """Balance and individualisation change from each participant's first to last wave."""

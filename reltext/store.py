@@ -387,6 +387,21 @@ class Store:
         )
         return {(row[0], row[1]): (row[2], row[3]) for row in rows}
 
+    def interviewer_turn_keys(self, conn: Connection) -> set[tuple[str, str]]:
+        """``(transcript_id, turn_id)`` of every current turn a research interviewer spoke."""
+        from .model import INTERVIEWER_ROLES
+
+        names, params = in_list(sorted(INTERVIEWER_ROLES))
+        rows = conn.execute(
+            text(
+                "SELECT t.transcript_id, u.turn_id FROM turns u "
+                "JOIN transcripts t ON t.pk = u.transcript_pk WHERE t.is_current = 1 AND "
+                f"LOWER(TRIM(CASE WHEN u.role != '' THEN u.role ELSE u.speaker END)) IN ({names})"
+            ),
+            params,
+        )
+        return {(row[0], row[1]) for row in rows}
+
     def add_codings(self, conn: Connection, codings: Sequence[Mapping[str, Any]]) -> None:
         """Insert codings: dicts with the columns of the ``codings`` table but ``pk``."""
         if not codings:
@@ -1178,6 +1193,26 @@ class Store:
             ), params).mappings())
         return coded, codings
 
+    def turns_before(self, conn: Connection, turn_pks: Sequence[int], count: int = 2
+                     ) -> dict[int, list[dict[str, Any]]]:
+        """The ``count`` turns before each turn in its transcript, most recent first."""
+        result: dict[int, list[dict[str, Any]]] = {pk: [] for pk in turn_pks}
+        for batch in chunked(sorted(set(turn_pks)), 500):
+            names, params = in_list(batch)
+            rows = conn.execute(
+                text(
+                    "SELECT u.pk AS turn_pk, p.speaker, p.role, p.text "
+                    "FROM turns u JOIN turns p ON p.transcript_pk = u.transcript_pk "
+                    "AND p.position < u.position AND p.position >= u.position - :count "
+                    f"WHERE u.pk IN ({names}) ORDER BY u.pk, p.position DESC"
+                ),
+                params | {"count": count},
+            ).mappings()
+            for row in rows:
+                result[row["turn_pk"]].append(
+                    {"speaker": row["speaker"], "role": row["role"], "text": row["text"]})
+        return result
+
     def turns_by_pk(self, conn: Connection, turn_pks: Sequence[int]) -> dict[int, dict[str, Any]]:
         """Turns with their transcript id and the text of the turn before (``""`` if first)."""
         result: dict[int, dict[str, Any]] = {}
@@ -1379,8 +1414,16 @@ class Store:
         self, conn: Connection, model: str, spans: Sequence[tuple[int, int, int]]
     ) -> dict[tuple[int, int, int], bytes]:
         """Stored vectors of ``model`` for these ``(turn_pk, start_char, end_char)`` spans."""
-        found: dict[tuple[int, int, int], bytes] = {}
-        for batch in chunked(sorted({span[0] for span in spans}), 500):
+        by_turn = self.cached_embeddings_of(conn, model, [span[0] for span in spans])
+        return {span: by_turn[span[0]][span[1:]] for span in set(spans)
+                if span[1:] in by_turn.get(span[0], {})}
+
+    def cached_embeddings_of(
+        self, conn: Connection, model: str, turn_pks: Sequence[int]
+    ) -> dict[int, dict[tuple[int, int], bytes]]:
+        """Every stored vector of ``model`` on these turns, by turn and ``(start, end)`` span."""
+        found: dict[int, dict[tuple[int, int], bytes]] = {}
+        for batch in chunked(sorted(set(turn_pks)), 500):
             names, params = in_list(batch)
             rows = conn.execute(
                 text("SELECT turn_pk, start_char, end_char, vector FROM embeddings "
@@ -1388,9 +1431,8 @@ class Store:
                 params | {"model": model},
             )
             for turn_pk, start_char, end_char, vector in rows:
-                found[(turn_pk, start_char, end_char)] = vector
-        wanted = set(spans)
-        return {key: vector for key, vector in found.items() if key in wanted}
+                found.setdefault(turn_pk, {})[(start_char, end_char)] = vector
+        return found
 
     def add_embeddings(
         self, conn: Connection, model: str, dimensions: int,

@@ -83,13 +83,13 @@ def test_cli_code_stores_codings_with_spans_evidence_and_manifest(coded, run_cli
 
 def test_cli_code_again_codes_only_new_turns_and_new_version_codes_beside(
         coded, run_cli, tmp_path):
-    again = run_cli("code", "--silent")
+    again = run_cli("code", "--coder", "rules", "--silent")
     assert again.exit_code == 0 and "Nothing to code" in again.output
     data = yaml.safe_load(Path("codebooks/relational.yaml").read_text(encoding="utf-8"))
     data["version"] = "1.1"
     newer = tmp_path / "relational-1.1.yaml"
     newer.write_text(yaml.safe_dump(data), encoding="utf-8")
-    result = run_cli("code", "--codebook", str(newer), "--silent")
+    result = run_cli("code", "--coder", "rules", "--codebook", str(newer), "--silent")
     assert result.exit_code == 0 and f"Coded {len(TURNS)} turns" in result.output
     coders = set(Project(coded).codings()["coder"])
     assert coders == {"rules:relational@1.0", "rules:relational@1.1"}

@@ -20,7 +20,8 @@ from . import CONTEXT_SETTINGS, ReltextGroup, db_option, main, open_project
               help="Codebook YAML (default: the project's latest, else "
                    "codebooks/relational.yaml).")
 @click.option("--coder", type=click.Choice(CODERS), default="auto", show_default=True,
-              help="rules: the codebook coder; learned: the trained one; auto: the best "
+              help="rules: the codebook's rules; model: the relational model shipped with "
+                   "reltext; learned: the one trained in this project; auto: the best "
                    "available.")
 @click.option("--pipeline", default=DEFAULT_PIPELINE, show_default=True,
               help="Installed spaCy pipeline to read the turns with.")
@@ -98,9 +99,11 @@ def _rate(step) -> str | None:
               help="The coder to score (default: the latest automatic coder).")
 @click.option("--json", "json_out", type=click.Path(), default=None,
               help="Also write the figures as JSON to this file.")
+@click.option("--interviewers", is_flag=True,
+              help="Also count research interviewers' turns (context, not data, by default).")
 @db_option
-def evaluate_command(gold: str, coder: str | None, json_out: str | None, db: str | None
-                     ) -> None:
+def evaluate_command(gold: str, coder: str | None, json_out: str | None, interviewers: bool,
+                     db: str | None) -> None:
     """Score a coder's codings against gold, per code and macro, with the turn as the unit.
 
     Undefined figures (e.g. kappa for a code neither side used) print as "-" and are left
@@ -115,7 +118,7 @@ def evaluate_command(gold: str, coder: str | None, json_out: str | None, db: str
     project = open_project(db, create=False)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        result = project.evaluate(gold, coder=coder)
+        result = project.evaluate(gold, coder=coder, interviewers=interviewers)
     click.echo(f"{result['coder']} on {result['units']} gold turns")
     click.echo(_figures(result["codes"], ("support", "predicted", "precision", "recall", "f1",
                                           "kappa"), result["macro"]))
@@ -129,8 +132,11 @@ def evaluate_command(gold: str, coder: str | None, json_out: str | None, db: str
               help="A coder; give exactly two (e.g. --coder human:alice --coder human:bob).")
 @click.option("--json", "json_out", type=click.Path(), default=None,
               help="Also write the figures as JSON to this file.")
+@click.option("--interviewers", is_flag=True,
+              help="Also count research interviewers' turns (context, not data, by default).")
 @db_option
-def agreement_command(coders: tuple[str, ...], json_out: str | None, db: str | None) -> None:
+def agreement_command(coders: tuple[str, ...], json_out: str | None, interviewers: bool,
+                      db: str | None) -> None:
     """Cohen's kappa and Krippendorff's alpha per code between two coders.
 
     Only turns both coders coded count.
@@ -146,7 +152,7 @@ def agreement_command(coders: tuple[str, ...], json_out: str | None, db: str | N
     project = open_project(db, create=False)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        result = project.agreement(coders[0], coders[1])
+        result = project.agreement(coders[0], coders[1], interviewers=interviewers)
     click.echo(f"{coders[0]} vs {coders[1]} on {result['units']} turns both coded")
     rows = {code: {"n_" + ("a" if k == "first" else "b") if k in ("first", "second") else k: v
                    for k, v in row.items()} for code, row in result["codes"].items()}

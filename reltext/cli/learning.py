@@ -15,6 +15,19 @@ from . import CONTEXT_SETTINGS, db_option, export, main, open_project, table, ta
 
 
 @main.command(context_settings=CONTEXT_SETTINGS)
+@click.option("--base", is_flag=True,
+              help="Re-train the relational model itself from a coded corpus (--corpus, "
+                   "--clean-corpus) into --out; about an hour on 2 cores.")
+@click.option("--corpus", "corpora", type=(click.Path(), click.Path()), multiple=True,
+              metavar="TURNS.csv CODES.csv", help="With --base: a turn table and its codes "
+                                                  "(repeatable).")
+@click.option("--clean-corpus", "clean", type=(click.Path(), click.Path()), multiple=True,
+              metavar="TURNS.csv CODES.csv",
+              help="With --base: a doubly coded, adjudicated set, weighing double.")
+@click.option("--out", type=click.Path(), default=None,
+              help="With --base: the folder to write the model to.")
+@click.option("--seed", type=int, default=0, show_default=True,
+              help="With --base: the seed of the folds and classifiers.")
 @click.option("--gold", type=click.Path(), default=None,
               help="A codings CSV to import as human:gold and train on.")
 @click.option("--coder-from", "coder_from", multiple=True, metavar="human:NAME",
@@ -22,7 +35,8 @@ from . import CONTEXT_SETTINGS, db_option, export, main, open_project, table, ta
 @click.option("--codebook", type=click.Path(), default=None,
               help="Codebook YAML (default: the bundled relational codebook).")
 @click.option("--embedding", type=click.Choice(["minilm", "tfidf"]), default=None,
-              help="Text features (default: MiniLM when installed, else TF-IDF).")
+              help="Fit the classic learned coder on these text features instead of adapting "
+                   "the relational model.")
 @click.option("--cv", is_flag=True,
               help="Also score rules, learned and auto on held-out transcripts (grouped CV).")
 @click.option("--json", "json_out", type=click.Path(), default=None,
@@ -31,9 +45,10 @@ from . import CONTEXT_SETTINGS, db_option, export, main, open_project, table, ta
               help="Draw the cross-validated probabilities' reliability diagram to this .png "
                    "or .svg file (with --cv).")
 @db_option
-def train(gold: str | None, coder_from: tuple[str, ...], codebook: str | None,
-          embedding: str | None, cv: bool, json_out: str | None, plot_out: str | None,
-          db: str | None) -> None:
+def train(base: bool, corpora: tuple[tuple[str, str], ...], clean: tuple[tuple[str, str], ...],
+          out: str | None, seed: int, gold: str | None, coder_from: tuple[str, ...],
+          codebook: str | None, embedding: str | None, cv: bool, json_out: str | None,
+          plot_out: str | None, db: str | None) -> None:
     """Fit the learned coder from human codings and review decisions.
 
     Accepted auto-codes are positive examples, rejected ones negative, corrected ones
@@ -44,9 +59,22 @@ def train(gold: str | None, coder_from: tuple[str, ...], codebook: str | None,
     Example:
         reltext train --gold gold/dev-codes.csv --cv --plot calibration.png
         reltext train --coder-from human:alice --coder-from human:sam
+        reltext train --base --corpus silver/train-turns.csv silver/train-codes.csv \\
+            --clean-corpus gold/dev-turns.csv gold/dev-codes.csv --out model/
     """
+    if base:
+        train_base_model(corpora, clean, out, seed, codebook)
+        return
+    if corpora or clean or out:
+        raise click.UsageError("--corpus, --clean-corpus and --out go with --base.")
     if (json_out or plot_out) and not cv:
         raise click.UsageError("--json and --plot report the cross-validation: add --cv.")
+    if embedding is None:
+        if cv:
+            raise click.UsageError("--cv scores the classic learned coder: add --embedding "
+                                   "minilm or --embedding tfidf.")
+        adapt_model(open_project(db), gold, coder_from)
+        return
     for out in filter(None, (json_out, plot_out)):
         check_folder(out)
     if plot_out and Path(plot_out).suffix.lower() not in (".png", ".svg"):
@@ -89,6 +117,71 @@ def train(gold: str | None, coder_from: tuple[str, ...], codebook: str | None,
             f"transcripts, {report['folds']} folds)"))
         save_figure(figure, plot_out, format=Path(plot_out).suffix.lower()[1:])
         click.echo(f"Drew the reliability diagram to {plot_out}.")
+
+
+def adapt_model(project, gold: str | None, coder_from: tuple[str, ...]) -> None:
+    """``reltext train``: the relational model adapted to the project's own labels."""
+    adapted = project.adapt(gold=gold, coders=coder_from or None)
+    manifest = adapted.manifest["adaptation"]
+    training = manifest["training"]
+    click.echo(f"Adapted {manifest['base']} to this project as {adapted.coder_id}: "
+               f"{training['turns']} labelled turns of {training['transcripts']} transcripts, "
+               f"{training['decisions']} review decisions and {training['answers']} answers, "
+               f"in {manifest['seconds']:.1f} s.")
+    import pandas as pd
+
+    rows = [{"code": code, "positives": entry["positives"], "negatives": entry["negatives"],
+             "adapted": "yes" if entry["adapted"] else "no", "scale": entry.get("scale", ""),
+             "shift": entry.get("shift", ""), "change": entry.get("change", ""),
+             "note": entry.get("note", "")} for code, entry in manifest["codes"].items()]
+    click.echo(table(pd.DataFrame(rows)))
+    click.echo(f"Code with it: reltext code --coder learned (auto uses it too); coder "
+               f"{adapted.coder_id}.")
+
+
+def train_base_model(corpora, clean, out: str | None, seed: int, codebook: str | None) -> None:
+    """``reltext train --base``: the relational model from a coded corpus, with progress."""
+    import time
+
+    from ..codebook import load_codebook
+    from ..coders.reader import TurnReader
+    from ..relational_training import FOLDS, LAYERS, read_corpus, train_base
+
+    if not out:
+        raise click.UsageError("--base needs --out FOLDER, where the model is written.")
+    if not corpora and not clean:
+        raise click.UsageError("--base needs a corpus: --corpus TURNS.csv CODES.csv.")
+    codes = load_codebook(codebook).keys
+    corpus = read_corpus([("corpus", *pair) for pair in corpora]
+                         + [("gold", *pair) for pair in clean], codes)
+    click.echo(f"Training the relational model on {len(corpus.turns)} turns of "
+               f"{corpus.turns.group.nunique()} transcripts; about "
+               f"{len(corpus.turns) / 10 / 60:.0f} minutes on 2 cores, most of it reading "
+               f"the turns, then {FOLDS}-fold cross-validation.")
+    reader = TurnReader(layers=LAYERS)
+    bars: dict[str, object] = {}
+    started = time.perf_counter()
+
+    def progress(stage: str, done: int, total: int) -> None:
+        bar = bars.get(stage)
+        if bar is None:
+            for other in bars.values():
+                other.render_finish()
+            label = {"read": "Reading turns", "cross-validate": "Cross-validating",
+                     "fit": "Fitting"}[stage]
+            bar = bars[stage] = click.progressbar(length=total, label=label, show_eta=True,
+                                                  show_pos=True)
+            bar.__enter__()
+        bar.update(done - bar.pos)
+
+    model = train_base(corpus, reader, seed=seed, progress=progress)
+    for bar in bars.values():
+        bar.__exit__(None, None, None)
+    model.save(out)
+    cv = model.manifest["cross_validation"]
+    figures = ", ".join(f"{name} {entry['macro']['kappa']:.3f}" for name, entry in cv.items())
+    click.echo(f"Wrote the model to {out} in {time.perf_counter() - started:.0f} s; "
+               f"cross-validated macro kappa: {figures}.")
 
 
 def format_cv_report(report: dict) -> str:

@@ -22,6 +22,7 @@ from typing import Any
 
 from ..codebook import TRAINED_ATTRS, Codebook, CodeDef, Rule
 from ..errors import CodebookError
+from ..model import is_interviewer
 from ..nlp import DEFAULT_PIPELINE, load_pipeline, text_pieces
 from . import CodeMatch, TurnInput
 from .confidence import RuleConfidence
@@ -157,8 +158,9 @@ class RulesCoder:
             One :class:`CodeMatch` per code found on a span; offsets are into the turn's text.
         """
         # A turn longer than the pipeline takes is read in pieces; offsets stay the turn's.
+        # A research interviewer's turns are context, never coded (codebook spec v1.1).
         limit = self.nlp.max_length
-        pairs = ((piece, (item, offset)) for item in items
+        pairs = ((piece, (item, offset)) for item in items if not is_interviewer(item.role)
                  for offset, piece in text_pieces(item.text, limit))
         kwargs = {"batch_size": self.batch_size, "as_tuples": True}
         if self.n_process != 1:
