@@ -11,7 +11,9 @@ per coded turn, its distinct codes in ``codes``) and count **turns**: a turn tha
   individualisation index: the share of locus-coded turns that carry ``locus_self``.
 
 A participant's balance and profile count their own turns only (:func:`own_turns`): an
-interviewer's turns are context, never counted as the participant's. The command line, the
+interviewer's turns are context, never counted as the participant's. By codebook spec v1.1 a
+research interviewer's turns are context, not data, so every grouping leaves them out unless
+asked (``interviewers=True``). The command line, the
 viewer and the report all group through these functions, so they agree.
 """
 
@@ -23,6 +25,7 @@ import numpy as np
 import pandas as pd
 
 from .errors import ReltextError
+from .model import is_interviewer
 
 GOODS = ("trust", "hope", "connection", "empowerment")
 EVILS = ("mistrust", "hopelessness", "isolation", "disempowerment", "stigma")
@@ -59,9 +62,17 @@ def own_turns(turns: pd.DataFrame) -> pd.DataFrame:
     return turns[turns["is_participant"]]
 
 
-def _counted(turns: pd.DataFrame, columns: list[str]) -> pd.DataFrame:
-    """The turns a grouping counts: by participant, only the participants' own."""
-    return own_turns(turns) if "participant" in columns else turns
+def _counted(turns: pd.DataFrame, columns: list[str], interviewers: bool) -> pd.DataFrame:
+    """The turns a grouping counts: by participant, only the participants' own; research
+    interviewers' turns only when asked."""
+    if "participant" in columns:
+        return own_turns(turns)
+    if interviewers or turns.empty:
+        return turns
+    roles = turns["role"].fillna("") if "role" in turns.columns else pd.Series("", turns.index)
+    speakers = turns["speaker"].fillna("") if "speaker" in turns.columns else roles
+    asked = [is_interviewer(role or speaker) for role, speaker in zip(roles, speakers, strict=True)]
+    return turns[~np.array(asked, dtype=bool)]
 
 
 def code_indicators(turns: pd.DataFrame, codes: tuple[str, ...] | list[str]) -> pd.DataFrame:
@@ -79,13 +90,15 @@ def code_indicators(turns: pd.DataFrame, codes: tuple[str, ...] | list[str]) -> 
                         dtype=int)
 
 
-def relational_balance(turns: pd.DataFrame, by: str | list[str] = "speaker") -> pd.DataFrame:
+def relational_balance(turns: pd.DataFrame, by: str | list[str] = "speaker", *,
+                       interviewers: bool = False) -> pd.DataFrame:
     """Relational goods against evils per group.
 
     Args:
         turns: The coded-turns table.
         by: ``speaker``, ``transcript``, ``role``, ``wave``, ``participant`` (their own
             turns only) or any column(s).
+        interviewers: Also count research interviewers' turns (left out by default).
 
     Returns:
         One row per group: the grouping columns, ``turns`` (coded turns), a column per good
@@ -93,7 +106,7 @@ def relational_balance(turns: pd.DataFrame, by: str | list[str] = "speaker") -> 
         ``goods_share`` (goods / (goods + evils)); NaN where there are neither.
     """
     columns = grouping_columns(turns, by)
-    turns = _counted(turns, columns)
+    turns = _counted(turns, columns, interviewers)
     indicators = code_indicators(turns, GOODS + EVILS)
     frame = pd.concat([turns[columns], indicators], axis=1)
     frame["turns"] = 1
@@ -107,7 +120,8 @@ def relational_balance(turns: pd.DataFrame, by: str | list[str] = "speaker") -> 
     return result
 
 
-def sos_profile(turns: pd.DataFrame, by: str | list[str] = "speaker") -> pd.DataFrame:
+def sos_profile(turns: pd.DataFrame, by: str | list[str] = "speaker", *,
+                interviewers: bool = False) -> pd.DataFrame:
     """Where each group's account locates difficulty and change (Self, Other, Situation).
 
     Returns:
@@ -118,7 +132,7 @@ def sos_profile(turns: pd.DataFrame, by: str | list[str] = "speaker") -> pd.Data
         NaN where the group has no locus-coded turn.
     """
     columns = grouping_columns(turns, by)
-    turns = _counted(turns, columns)
+    turns = _counted(turns, columns, interviewers)
     indicators = code_indicators(turns, LOCI)
     frame = pd.concat([turns[columns], indicators], axis=1)
     frame["turns"] = 1

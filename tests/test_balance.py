@@ -17,12 +17,26 @@ def test_balance_by_role(tiny_project):
     assert frame.loc["client", ["turns", "goods", "evils"]].tolist() == [5, 3, 5]
     assert frame.loc["client", "balance"] == pytest.approx(-0.25)
     assert frame.loc["client", "goods_share"] == pytest.approx(3 / 8)
-    assert frame.loc["interviewer", ["turns", "goods", "evils", "balance"]].tolist() == [4, 1, 0, 1.0]
+    # A research interviewer's turns are context, not data (codebook spec v1.1) ...
+    assert "interviewer" not in frame.index
+    # ... counted only when asked.
+    asked = tiny_project.balance("role", interviewers=True).set_index("role")
+    assert asked.loc["interviewer", ["turns", "goods", "evils", "balance"]].tolist() \
+        == [4, 1, 0, 1.0]
+    assert asked.loc["client"].tolist() == frame.loc["client"].tolist()
+
+
+def test_balance_by_transcript_leaves_the_interviewer_out(tiny_project):
+    frame = tiny_project.balance("transcript").set_index("transcript_id")
+    asked = tiny_project.balance("transcript", interviewers=True).set_index("transcript_id")
+    assert (asked["turns"] - frame["turns"]).sum() == 4  # the interviewer's four turns
 
 
 def test_balance_by_speaker_is_per_transcript(tiny_project):
-    frame = tiny_project.balance()
-    assert list(zip(frame["transcript_id"], frame["speaker"])) == [
+    assert list(zip(*tiny_project.balance()[["transcript_id", "speaker"]].T.values)) == [
+        ("p1_w1", "Dee"), ("p1_w2", "Dee"), ("p2_w1", "Raj")]
+    frame = tiny_project.balance(interviewers=True)
+    assert list(zip(frame["transcript_id"], frame["speaker"], strict=True)) == [
         ("p1_w1", "Ann<script>alert(1)</script>"), ("p1_w1", "Dee"), ("p1_w2", "Ann"),
         ("p1_w2", "Dee"), ("p2_w1", "Ann"), ("p2_w1", "Raj")]
     assert math.isnan(frame.loc[0, "balance"])  # neither goods nor evils
@@ -41,7 +55,9 @@ def test_sos_profile_by_role(tiny_project):
     assert client[["share_self", "share_other", "share_situation"]].tolist() \
         == pytest.approx([0.4, 0.4, 0.2])
     assert client["individualisation"] == pytest.approx(0.4)
-    assert math.isnan(frame.loc["interviewer", "individualisation"])
+    assert "interviewer" not in frame.index
+    asked = tiny_project.sos_profiles("role", interviewers=True).set_index("role")
+    assert math.isnan(asked.loc["interviewer", "individualisation"])
 
 
 def test_sos_profile_by_site_column(tiny_project):

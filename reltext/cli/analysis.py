@@ -108,8 +108,11 @@ def web(participant: str | None, role: str | None, group: str | None, out: str,
 @click.option("--by", default="speaker", show_default=True, help=BY_HELP)
 @click.option("--coder", default=None, help=CODER_HELP)
 @click.option("--out", default=None, type=click.Path(dir_okay=False), help="Write a CSV file.")
+@click.option("--interviewers", is_flag=True,
+              help="Also count research interviewers' turns (context, not data, by default).")
 @db_option
-def balance(by: str, coder: str | None, out: str | None, db: str | None) -> None:
+def balance(by: str, coder: str | None, out: str | None, interviewers: bool,
+            db: str | None) -> None:
     """Relational goods against evils per speaker, transcript, role, wave or participant.
 
     Goods: trust, hope, connection, empowerment. Evils: mistrust, hopelessness, isolation,
@@ -120,7 +123,7 @@ def balance(by: str, coder: str | None, out: str | None, db: str | None) -> None
         reltext balance --by role
         reltext balance --by participant --out balance.csv
     """
-    frame = open_project(db).balance(_by(by), coder=coder)
+    frame = open_project(db).balance(_by(by), coder=coder, interviewers=interviewers)
     if out is None:
         frame = frame.drop(columns=[c for c in frame.columns if c in _CODE_COLUMNS])
     _table_out(frame, out)
@@ -130,8 +133,11 @@ def balance(by: str, coder: str | None, out: str | None, db: str | None) -> None
 @click.option("--by", default="speaker", show_default=True, help=BY_HELP)
 @click.option("--coder", default=None, help=CODER_HELP)
 @click.option("--out", default=None, type=click.Path(dir_okay=False), help="Write a CSV file.")
+@click.option("--interviewers", is_flag=True,
+              help="Also count research interviewers' turns (context, not data, by default).")
 @db_option
-def profiles(by: str, coder: str | None, out: str | None, db: str | None) -> None:
+def profiles(by: str, coder: str | None, out: str | None, interviewers: bool,
+             db: str | None) -> None:
     """SOS profiles: where accounts locate difficulty (self, other, situation).
 
     The individualisation index is the share of locus-coded turns carrying locus_self.
@@ -140,7 +146,8 @@ def profiles(by: str, coder: str | None, out: str | None, db: str | None) -> Non
     Example:
         reltext profiles --by participant
     """
-    _table_out(open_project(db).sos_profiles(_by(by), coder=coder), out)
+    _table_out(open_project(db).sos_profiles(_by(by), coder=coder, interviewers=interviewers),
+               out)
 
 
 @main.command("wave-change", context_settings=CONTEXT_SETTINGS)
