@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import hashlib
 import re
-import uuid
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -25,8 +24,8 @@ from typing import Any
 import yaml
 
 from .errors import CodebookError
+from .guids import code_guid
 
-RELTEXT_NS = uuid.UUID("6f1c3e52-8a4b-5d0e-9b7a-2c1d4e5f6a7b")
 QDC_NS = "urn:QDA-XML:codebook:1.0"
 DEFAULT_CODEBOOK = Path(__file__).resolve().parent.parent / "codebooks" / "relational.yaml"
 
@@ -143,11 +142,6 @@ class Codebook:
 
 def normalise_role(role: str) -> str:
     return " ".join(role.casefold().replace("_", " ").replace("-", " ").split())
-
-
-def code_guid(codebook_name: str, code_key: str) -> str:
-    """A stable REFI-QDA GUID for a code: the same codebook and key give the same GUID."""
-    return str(uuid.uuid5(RELTEXT_NS, f"{codebook_name}/{code_key}"))
 
 
 # -- loading --------------------------------------------------------------------------------

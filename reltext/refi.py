@@ -40,6 +40,7 @@ from lxml import etree
 
 from .errors import ReltextError, TranscriptFormatError
 from .files import atomic_path, check_folder
+from .guids import RELTEXT_NS, code_guid, guid
 from .model import Origin, Transcript, Turn
 from .readers.archive import (external_file, read_file, read_member, refuse_external,
                               safe_name)
@@ -47,8 +48,6 @@ from .readers.characters import has_unsafe_characters
 from .readers.qdpx import source_transcript
 
 NAMESPACE = "urn:QDA-XML:project:1.0"
-# Fixed for ever: every GUID reltext writes is uuid5(GUID_NAMESPACE, "<kind>:<stable key>").
-GUID_NAMESPACE = uuid.UUID("6f3c1e52-8d2a-5b7e-9c41-2a7d0e5b9f13")
 TOOL_USER = "reltext"
 TURNS_NOTE = "reltext: turns"
 CODEBOOK_NOTE = "reltext: codebook"
@@ -61,11 +60,6 @@ _RGB = re.compile(r"#(?:[0-9A-Fa-f]{6}|[0-9A-Fa-f]{3})")
 # Deeper than any real codebook, and well inside Python's recursion limit.
 MAX_CODE_DEPTH = 64
 _SOURCE_SUFFIX = re.compile(r"\.(?:txt|text|docx?|rtf|pdf|odt)$", re.IGNORECASE)
-
-
-def guid(kind: str, key: str) -> str:
-    """The stable GUID of a thing reltext exports, the same in every export."""
-    return str(uuid.uuid5(GUID_NAMESPACE, f"{kind}:{key}"))
 
 
 # -- the project as read ----------------------------------------------------------------
@@ -389,10 +383,10 @@ class _Reader:
                     f"line {element.sourceline}: the codebook nests <Code> elements more than "
                     f"{MAX_CODE_DEPTH} deep", path=self.archive.project_name,
                     fix="Flatten the code hierarchy in the QDA program and export again.")
-            code_guid = _guid_of(element.get("guid"))
+            element_guid = _guid_of(element.get("guid"))
             name = (element.get("name") or "").strip()
             codable = (element.get("isCodable") or "true").strip().lower() in ("true", "1")
-            saved = known.get(code_guid) if isinstance(known, Mapping) else None
+            saved = known.get(element_guid) if isinstance(known, Mapping) else None
             saved = saved if isinstance(saved, Mapping) else {}
             key = str(saved.get("key") or name)
             if key in keys:  # two codes of one name in different branches stay apart
@@ -400,7 +394,7 @@ class _Reader:
             keys.add(key)
             colour = (element.get("color") or "").strip() or None
             code = QdaCode(
-                guid=code_guid, key=key, name=str(saved.get("name") or name), codable=codable,
+                guid=element_guid, key=key, name=str(saved.get("name") or name), codable=codable,
                 colour=colour if colour and _RGB.fullmatch(colour) else None,
                 description=_text_of(element, "Description"),
                 parent=_text_or_none(saved.get("parent", parent)) if saved else parent,
@@ -684,7 +678,7 @@ def store_codebook_and_codings(store: Any, conn: Any, project: QdpxProject,
         transcript_id = transcript_ids.get(coding.transcript_id, coding.transcript_id)
         turn_pk = turns[(transcript_id, coding.turn_id)][0]
         by_coder.setdefault(coding.coder, []).append({
-            "coding_id": uuid.uuid5(GUID_NAMESPACE, f"import:{coding.coding_guid}:{turn_pk}").hex,
+            "coding_id": uuid.uuid5(RELTEXT_NS, f"import:{coding.coding_guid}:{turn_pk}").hex,
             "turn_pk": turn_pk, "code": coding.code, "start_char": coding.start_char,
             "end_char": coding.end_char, "confidence": coding.confidence,
             "coder": coding.coder, "origin": coding.origin.value, "evidence": coding.evidence,
@@ -836,13 +830,15 @@ def _build(
 
     # The codebook: project codes, then any code used by a coding that the codebook lacks.
     known = {code["key"] for code in codes}
+    codebook_name = codes[0]["codebook"] if codes else ""
     codes = [*codes, *({"key": key, "name": key, "parent": None, "family": None,
                         "polarity": "neutral", "colour": None, "definition": ""}
                        for key in sorted({c["code"] for c in codings} - known))]
-    code_guid = {code["key"]: guid("code", code["key"]) for code in codes}
+    # A code's GUID is the one `reltext codebook export-qdc` gives it.
+    guid_of_code = {code["key"]: code_guid(codebook_name, code["key"]) for code in codes}
     if codes:
         codes_element = _sub(_sub(root, "CodeBook"), "Codes")
-        _code_tree(codes_element, codes, code_guid)
+        _code_tree(codes_element, codes, guid_of_code, codebook_name)
 
     # Variables: every transcript attribute, typed by the values it takes.
     attributes: dict[str, list[Any]] = {}
@@ -894,7 +890,7 @@ def _build(
         turn_start = {(t["turn_id"]): t["start_char"] for t in turn_rows}
         for coding in by_transcript.get(transcript_id, []):
             _selection(source, coding, turn_start[coding["turn_id"]], transcript["text"],
-                       code_guid, user_guid, notes, decisions.get(coding["coding_pk"]))
+                       guid_of_code, user_guid, notes, decisions.get(coding["coding_pk"]))
         saved = [[t["turn_id"], t["speaker"], t["role"], t["start_char"], t["end_char"],
                   t["timestamp"], t["end_timestamp"], t["turn_meta"]] for t in turn_rows]
         turns_note = notes.add(
@@ -908,7 +904,7 @@ def _build(
 
     codebook = {"name": codes[0].get("codebook") if codes else None,
                 "version": codes[0].get("codebook_version") if codes else None,
-                "codes": {code_guid[c["key"]]: {k: c.get(k) for k in
+                "codes": {guid_of_code[c["key"]]: {k: c.get(k) for k in
                                                 ("key", "name", "polarity", "parent", "family")}
                           for c in codes}}
     codebook_note = notes.add("codebook", CODEBOOK_NOTE,
@@ -927,7 +923,7 @@ def _build(
 
 
 def _code_tree(parent_element: Any, codes: Sequence[dict[str, Any]],
-               code_guid: Mapping[str, str]) -> None:
+               guid_of_code: Mapping[str, str], codebook_name: str) -> None:
     """Families become groups that cannot be coded; a code's parent code holds it."""
     children: dict[str | None, list[dict[str, Any]]] = {}
     keys = {code["key"] for code in codes}
@@ -937,7 +933,7 @@ def _code_tree(parent_element: Any, codes: Sequence[dict[str, Any]],
         children.setdefault(parent, []).append(code)
 
     def add(container: Any, code: dict[str, Any]) -> None:
-        attributes = {"guid": code_guid[code["key"]], "name": code.get("name") or code["key"],
+        attributes = {"guid": guid_of_code[code["key"]], "name": code.get("name") or code["key"],
                       "isCodable": "true"}
         if code.get("colour") and _RGB.fullmatch(code["colour"]):
             attributes["color"] = code["colour"]
@@ -952,14 +948,15 @@ def _code_tree(parent_element: Any, codes: Sequence[dict[str, Any]],
         container = parent_element
         if family:
             if family not in families:
-                families[family] = _sub(parent_element, "Code", guid=guid("family", family),
+                families[family] = _sub(parent_element, "Code",
+                                        guid=code_guid(codebook_name, f"family:{family}"),
                                         name=family, isCodable="false")
             container = families[family]
         add(container, code)
 
 
 def _selection(source: Any, coding: Mapping[str, Any], turn_start: int, text: str,
-               code_guid: Mapping[str, str], user_guid: Callable[[str], str], notes: _Notes,
+               guid_of_code: Mapping[str, str], user_guid: Callable[[str], str], notes: _Notes,
                decision: Mapping[str, Any] | None) -> None:
     start = turn_start + coding["start_char"]
     end = turn_start + coding["end_char"]
@@ -973,7 +970,7 @@ def _selection(source: Any, coding: Mapping[str, Any], turn_start: int, text: st
                      creatingUser=user_guid(coder), creationDateTime=at)
     coding_element = _sub(selection, "Coding", guid=guid("coding", key),
                           creatingUser=user_guid(coder), creationDateTime=at)
-    _sub(coding_element, "CodeRef", targetGUID=code_guid[coding["code"]])
+    _sub(coding_element, "CodeRef", targetGUID=guid_of_code[coding["code"]])
     values = {"origin": coding["origin"], "confidence": coding["confidence"],
               "evidence": coding["evidence"]}
     for what in ("origin", "confidence", "evidence"):

@@ -496,3 +496,19 @@ def test_refi_read_qdpx_reports_what_it_drops(tmp_path: Path) -> None:
     project = read_qdpx(tmp_path / "p.qde")
     assert len(project.codings) == 1
     assert any("PictureSource 'map.png'" in item for item in project.dropped)
+
+
+def test_refi_a_code_has_one_guid_in_the_codebook_and_the_project(tmp_path: Path, run_cli):
+    source = tmp_path / "p01.txt"
+    source.write_text("Ann: I trust my worker, she is always there for me.\n", encoding="utf-8")
+    assert run_cli("ingest", str(source)).exit_code == 0
+    assert run_cli("code", "--coder", "rules").exit_code == 0
+    assert run_cli("codebook", "export-qdc", "--out", str(tmp_path / "c.qdc")).exit_code == 0
+    assert run_cli("export", "qdpx", "--out", str(tmp_path / "p.qdpx")).exit_code == 0
+    qdc = etree.parse(str(tmp_path / "c.qdc"))
+    (in_codebook,) = qdc.xpath("//c:Code[@name='trust' or @name='Trust']/@guid",
+                               namespaces={"c": "urn:QDA-XML:codebook:1.0"})
+    with zipfile.ZipFile(tmp_path / "p.qdpx") as archive:
+        qde = etree.fromstring(archive.read("project.qde"))
+    (in_project,) = qde.xpath("//q:Code[@name='trust' or @name='Trust']/@guid", namespaces=NS)
+    assert in_codebook == in_project
