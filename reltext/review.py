@@ -314,9 +314,12 @@ def _reviewed(store: Store, reviewer: str) -> tuple[dict[int, set[str]], dict[in
         states = store.reviewer_states(conn, reviewer)
         view: dict[int, set[str]] = {}
         decided: set[int] = set()
+        own = reviewer_coder(reviewer)
         for state in states:
             if state["status"] not in DECIDED:
                 continue
+            if state["origin"] == Origin.HUMAN.value and state["coding_coder"] != own:
+                continue  # another person's code: theirs to count, not this reviewer's
             decided.add(state["coding_pk"])
             codes = view.setdefault(state["turn_pk"], set())
             if state["status"] != ReviewStatus.REJECTED.value:

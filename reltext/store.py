@@ -668,10 +668,9 @@ class Store:
             ).scalar_one()
         decided = conn.execute(
             text(
-                f"SELECT COUNT(*) {joins} JOIN decisions d ON d.coding_pk = c.pk "
+                f"SELECT COUNT(*) {joins} JOIN reviewer_states d ON d.coding_pk = c.pk "
                 f"WHERE {' AND '.join(where)} AND d.reviewer = :reviewer "
-                "AND d.status != 'pending' AND d.pk = (SELECT MAX(e.pk) FROM decisions e "
-                "WHERE e.coding_pk = d.coding_pk AND e.reviewer = d.reviewer)"
+                "AND d.state != 'pending'"
             ),
             params,
         ).scalar_one()
@@ -710,11 +709,12 @@ class Store:
     def latest_decision(
         self, conn: Connection, coding_pk: int, reviewer: str
     ) -> dict[str, Any] | None:
-        """The reviewer's latest decision on a coding, or None."""
+        """The reviewer's standing decision on a coding, or None."""
         row = conn.execute(
             text(
-                f"SELECT {_DECISION_COLUMNS} FROM decisions d JOIN codings c ON c.pk = d.coding_pk "
-                "WHERE d.coding_pk = :pk AND d.reviewer = :reviewer ORDER BY d.pk DESC LIMIT 1"
+                f"SELECT {_STATE_COLUMNS} FROM reviewer_states d "
+                "JOIN codings c ON c.pk = d.coding_pk "
+                "WHERE d.coding_pk = :pk AND d.reviewer = :reviewer"
             ),
             {"pk": coding_pk, "reviewer": reviewer},
         ).mappings().one_or_none()
@@ -782,13 +782,11 @@ class Store:
     def latest_states(
         self, conn: Connection, coding_pks: Sequence[int], *, reviewer: str | None = None
     ) -> list[dict[str, Any]]:
-        """Each reviewer's latest decision on these codings (one reviewer's, if given)."""
+        """Each reviewer's standing decision on these codings (one reviewer's, if given)."""
         rows = _per_coding_batch(
             conn, coding_pks, reviewer, "d.",
-            f"SELECT {_DECISION_COLUMNS} FROM decisions d "
-            "JOIN codings c ON c.pk = d.coding_pk "
-            "WHERE d.coding_pk IN ({names}) {only} AND d.pk = (SELECT MAX(e.pk) "
-            "FROM decisions e WHERE e.coding_pk = d.coding_pk AND e.reviewer = d.reviewer)")
+            f"SELECT {_STATE_COLUMNS} FROM reviewer_states d "
+            "JOIN codings c ON c.pk = d.coding_pk WHERE d.coding_pk IN ({names}) {only}")
         return [_decision(row) for row in rows]
 
     def notes(
@@ -802,15 +800,15 @@ class Store:
         return [dict(row) for row in rows]
 
     def reviewer_states(self, conn: Connection, reviewer: str) -> list[dict[str, Any]]:
-        """The reviewer's latest decision on every coding they decided, with its turn and coder."""
+        """The reviewer's standing decision on every coding they decided, with its turn and
+        coder."""
         rows = conn.execute(
             text(
-                f"SELECT {_DECISION_COLUMNS}, c.turn_pk, c.coder AS coding_coder, c.origin, "
-                "c.code AS coding_code FROM decisions d CROSS JOIN codings c "
+                f"SELECT {_STATE_COLUMNS}, c.turn_pk, c.coder AS coding_coder, c.origin, "
+                "c.code AS coding_code FROM reviewer_states d CROSS JOIN codings c "
                 "ON c.pk = d.coding_pk CROSS JOIN turns u ON u.pk = c.turn_pk "
                 "CROSS JOIN transcripts t ON t.pk = u.transcript_pk "
-                "WHERE d.reviewer = :reviewer AND t.is_current = 1 AND d.pk = (SELECT MAX(e.pk) "
-                "FROM decisions e WHERE e.coding_pk = d.coding_pk AND e.reviewer = d.reviewer)"
+                "WHERE d.reviewer = :reviewer AND t.is_current = 1"
             ),
             {"reviewer": reviewer},
         ).mappings()
@@ -977,8 +975,8 @@ class Store:
     def corpus_overview(self, conn: Connection, *, reviewer: str | None) -> list[dict[str, Any]]:
         """Per current transcript: metadata, turns, auto-codings, and those reviewed.
 
-        ``reviewed`` counts auto-codings whose latest decision (by ``reviewer``, or by anyone
-        when None) leaves them decided rather than pending.
+        ``reviewed`` counts auto-codings whose standing decision (by ``reviewer``, or by
+        anyone when None) leaves them decided rather than pending.
         """
         only = "AND d.reviewer = :reviewer" if reviewer is not None else ""
         rows = conn.execute(
@@ -993,11 +991,10 @@ class Store:
             "WHERE c.origin != 'human' GROUP BY u.transcript_pk")).all())
         # Few codings are decided: start from the decisions, not from every coding.
         reviewed = dict(conn.execute(text(
-            "SELECT u.transcript_pk, COUNT(DISTINCT d.coding_pk) FROM decisions d "
+            "SELECT u.transcript_pk, COUNT(DISTINCT d.coding_pk) FROM reviewer_states d "
             "CROSS JOIN codings c ON c.pk = d.coding_pk CROSS JOIN turns u ON u.pk = c.turn_pk "
-            f"WHERE c.origin != 'human' {only} AND d.status NOT IN ('pending', 'absent') "
-            "AND d.pk = (SELECT MAX(e.pk) FROM decisions e WHERE e.coding_pk = d.coding_pk "
-            "AND e.reviewer = d.reviewer) GROUP BY u.transcript_pk"),
+            f"WHERE c.origin != 'human' {only} AND d.state NOT IN ('pending', 'absent') "
+            "GROUP BY u.transcript_pk"),
             {"reviewer": reviewer} if reviewer is not None else {}).all())
         return [{"transcript_id": row["transcript_id"], "meta": from_json(row["meta"]),
                  "turns": row["turns"], "codings": codings.get(row["pk"], 0),
@@ -1047,19 +1044,18 @@ class Store:
         return [dict(row) for row in rows.mappings()]
 
     def latest_decisions(self, conn: Connection) -> dict[int, dict[str, Any]]:
-        """``coding_pk -> its latest decision`` (decisions are appended, never updated).
+        """``coding_pk -> its standing decision`` (the ``coding_states`` view).
 
-        A memo leaves the state as it was, so it is passed over; an undo is reported by the
-        verdict of the state it restores (``undo`` when that is pending or absent).
+        A memo or an undo is reported by the verdict of the state it leaves (``undo`` when
+        an undo leaves the coding pending or absent); a memo on an undecided coding is none.
         """
         rows = conn.execute(
-            text("SELECT d.coding_pk, d.decision_id, d.reviewer, CASE WHEN d.verdict = 'undo' "
-                 "THEN CASE d.status WHEN 'accepted' THEN 'accept' WHEN 'corrected' THEN "
-                 "'correct' WHEN 'rejected' THEN 'reject' ELSE 'undo' END ELSE d.verdict END "
-                 "AS verdict, d.code, d.start_char, "
-                 "d.end_char, d.note, d.decided_at FROM decisions d WHERE d.pk = "
-                 "(SELECT MAX(d2.pk) FROM decisions d2 WHERE d2.coding_pk = d.coding_pk "
-                 "AND d2.verdict != 'memo')")
+            text("SELECT d.coding_pk, d.decision_id, d.reviewer, CASE WHEN d.verdict IN "
+                 "('undo', 'memo') THEN CASE d.state WHEN 'accepted' THEN 'accept' "
+                 "WHEN 'corrected' THEN 'correct' WHEN 'rejected' THEN 'reject' ELSE 'undo' END "
+                 "ELSE d.verdict END AS verdict, d.code, d.start_char, d.end_char, d.note, "
+                 "d.decided_at FROM coding_states d "
+                 "WHERE NOT (d.verdict = 'memo' AND d.state IN ('pending', 'absent'))")
         )
         return {row["coding_pk"]: dict(row) for row in rows.mappings()}
 
@@ -1233,26 +1229,25 @@ class Store:
         return result
 
     def training_decisions(self, conn: Connection) -> list[dict[str, Any]]:
-        """Each judged coding on a current turn with its latest verdict, in decision order.
+        """Each judged coding on a current turn with its standing verdict, in decision order.
 
-        The latest decision that is not a memo holds, as its state says: ``accept``,
-        ``reject`` or ``correct`` (an undo counts as the verdict it restores); a coding it
-        leaves pending or absent (an undone or removed added code) is not judged.
+        The ``coding_states`` view holds, as its state says: ``accept``, ``reject`` or
+        ``correct`` (an undo counts as the verdict it restores); a coding it leaves pending
+        or absent (an undone accept, an undone or removed added code) is not judged.
 
         Rows hold ``decision_id, verdict, decided_code`` (the code the reviewer settled on),
         ``turn_pk, code`` (the coding's own code), ``coder``, ``origin`` and ``evidence``.
         """
         rows = conn.execute(
             text(
-                f"SELECT d.decision_id, CASE {_STATE} WHEN 'accepted' THEN 'accept' "
+                "SELECT d.decision_id, CASE d.state WHEN 'accepted' THEN 'accept' "
                 "WHEN 'rejected' THEN 'reject' WHEN 'corrected' THEN 'correct' END AS verdict, "
                 "d.code AS decided_code, d.reviewer, "
                 "c.pk AS coding_pk, c.turn_pk, c.code, c.coder, c.origin, c.evidence "
-                "FROM decisions d JOIN codings c ON c.pk = d.coding_pk "
+                "FROM coding_states d JOIN codings c ON c.pk = d.coding_pk "
                 "JOIN turns u ON u.pk = c.turn_pk JOIN transcripts t ON t.pk = u.transcript_pk "
-                "WHERE t.is_current = 1 AND d.pk = (SELECT MAX(pk) FROM decisions "
-                "WHERE coding_pk = d.coding_pk AND verdict != 'memo') "
-                f"AND {_STATE} IN ('accepted', 'rejected', 'corrected') ORDER BY d.pk"
+                "WHERE t.is_current = 1 AND d.state IN ('accepted', 'rejected', 'corrected') "
+                "ORDER BY d.pk"
             )
         )
         return [dict(row) for row in rows.mappings()]
@@ -1525,20 +1520,16 @@ class Store:
     # -- analysis reads ------------------------------------------------------------------
 
     def review_states(self, conn: Connection) -> list[dict[str, Any]]:
-        """Each reviewed coding's latest decision (decisions are appended; the last one holds).
+        """Each reviewed coding's standing decision (the ``coding_states`` view).
 
         ``status`` is the state the decision leaves the coding in (``accepted``,
-        ``rejected``, ``corrected``...) where the schema records it, else derived from the
-        verdict; decisions that leave no state (memos) are passed over.
+        ``rejected``, ``corrected``, ``pending``, ``absent``).
         """
-        stateful = "(e.status IS NOT NULL OR e.verdict IN ('accept', 'reject', 'correct'))"
         rows = conn.execute(
             text(
-                "SELECT c.coding_id, d.reviewer, d.verdict, "
-                f"{_STATE} AS status, d.code, d.start_char, d.end_char, d.decided_at "
-                "FROM decisions d JOIN codings c ON c.pk = d.coding_pk "
-                "WHERE d.pk = (SELECT MAX(e.pk) FROM decisions e WHERE e.coding_pk = d.coding_pk "
-                f"AND {stateful})"
+                "SELECT c.coding_id, d.reviewer, d.verdict, d.state AS status, d.code, "
+                "d.start_char, d.end_char, d.decided_at "
+                "FROM coding_states d JOIN codings c ON c.pk = d.coding_pk"
             )
         )
         return [dict(row) for row in rows.mappings()]
@@ -1547,13 +1538,13 @@ class Store:
         """For readers that keep up with the decisions: how many decisions there are up to
         key ``pk``, and every later one in order as ``(pk, coding_pk, status, code)``.
 
-        ``status`` is the state the decision leaves its coding in, as in
-        :meth:`review_states`, and None for a decision that leaves no state (a memo).
+        ``status`` is the state the decision leaves its coding in (``decision_log``), None
+        for one that leaves no state; the last one with a state holds, as in ``coding_states``.
         """
         before = conn.execute(
             text("SELECT COUNT(*) FROM decisions WHERE pk <= :pk"), {"pk": pk}).scalar_one()
         rows = conn.execute(
-            text(f"SELECT d.pk, d.coding_pk, {_STATE}, d.code FROM decisions d "
+            text("SELECT d.pk, d.coding_pk, d.state, d.code FROM decision_log d "
                  "WHERE d.pk > :pk ORDER BY d.pk"),
             {"pk": pk},
         ).all()
@@ -1612,12 +1603,6 @@ class Store:
         return [dict(row) for row in conn.execute(text(f"SELECT * FROM {quoted}")).mappings()]
 
 
-# The state a decision leaves its coding in. Decisions written by the viewer record it
-# (m0004); older or imported ones have only a verdict, from which the state follows; a memo
-# leaves none (NULL).
-_STATE = ("COALESCE(d.status, CASE d.verdict WHEN 'accept' THEN 'accepted' "
-          "WHEN 'reject' THEN 'rejected' WHEN 'correct' THEN 'corrected' END)")
-
 _TRANSCRIPT_COLUMNS = (
     "pk, transcript_id, version, source, format, content_hash, meta, ingested_at"
 )
@@ -1633,6 +1618,8 @@ _DECISION_COLUMNS = (
     "d.decision_id, d.coding_pk, c.coding_id, d.reviewer, d.verdict, d.code, d.start_char, "
     "d.end_char, d.note, d.previous, d.decided_at, d.status, d.undoes"
 )
+# A standing decision (the m0006 views): its status is the state it leaves, recorded or implied.
+_STATE_COLUMNS = _DECISION_COLUMNS.replace("d.status", "d.state AS status")
 
 
 def _queue_filters(
@@ -1642,8 +1629,8 @@ def _queue_filters(
     where = [
         "c.origin != 'human'",
         "t.is_current = 1",
-        ("COALESCE((SELECT d.status FROM decisions d WHERE d.coding_pk = c.pk "
-         "AND d.reviewer = :reviewer ORDER BY d.pk DESC LIMIT 1), 'pending') = 'pending'"),
+        ("NOT EXISTS (SELECT 1 FROM reviewer_states s WHERE s.coding_pk = c.pk "
+         "AND s.reviewer = :reviewer AND s.state != 'pending')"),
     ]
     params: dict[str, Any] = {"reviewer": reviewer}
     if code is not None:

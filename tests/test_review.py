@@ -314,6 +314,36 @@ def test_review_decisions_reach_the_analyses_undo_included(store):
     assert "agency" in codes() and "hope" not in codes()
 
 
+def test_review_an_undone_accept_is_pending_everywhere(store):
+    """One rule for a coding's state: review, training, exports, analyses and the report."""
+    from reltext import Project
+    from reltext.effective import codings_with_review, effective_codings
+    from reltext.training import collect_training_data
+
+    trust, hope = _item(store, "trust"), _item(store, "hope")
+    kept = review.decide(store, "alice", trust["coding_id"], Verdict.ACCEPT)
+    review.decide(store, "alice", hope["coding_id"], Verdict.ACCEPT)
+    review.undo_last(store, "alice")
+
+    queue = review.review_queue(store, "alice", limit=50)
+    assert hope["coding_id"] in {item["coding_id"] for item in queue}
+    assert review.queue_size(store, "alice") == len(queue) == 4
+    with store.read() as conn:
+        assert [row["coding_pk"] for row in store.training_decisions(conn)] == \
+            [trust["coding_pk"]]
+    assert collect_training_data(store, codes=["trust", "hope"]).decision_ids == \
+        [kept["decision_id"]]
+    exported = codings_with_review(store).set_index("coding_id")["status"]
+    assert (exported[hope["coding_id"]], exported[trust["coding_id"]]) == ("pending", "accepted")
+    effective = effective_codings(store, AUTO_CODER).set_index("coding_id")["status"]
+    assert (effective[hope["coding_id"]], effective[trust["coding_id"]]) == \
+        ("unreviewed", "accepted")
+    assert sum(row["reviewed"] for row in review.corpus_overview(store, reviewer=None)) == 1
+    with Project(store.path) as project:
+        counts = project.reviewers().set_index("reviewer")
+    assert counts.loc["alice", "accepted"] == 1 and counts.loc["alice", "decisions"] == 3
+
+
 def test_review_own_codes_are_edited_removed_and_undone_as_decisions(store):
     """Manual coding: a reviewer's own codes, every act appended and undoable, seen by the
     agreement, the training data and the export."""
