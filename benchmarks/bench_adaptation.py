@@ -25,7 +25,8 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from benchmarks.bench_rules import cpu_model
-from reltext import Project, review
+from reltext import Project
+from reltext.review import decisions as review
 
 SILVER = ROOT.parent / "shared" / "silver"
 

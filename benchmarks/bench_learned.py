@@ -28,11 +28,11 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from reltext import embeddings  # noqa: E402
-from reltext.batch import run_coding  # noqa: E402
-from reltext.codebook import load_codebook  # noqa: E402
-from reltext.coders.rules import RulesCoder  # noqa: E402
+from reltext.coding.batch import run_coding  # noqa: E402
+from reltext.coding.codebook import load_codebook  # noqa: E402
+from reltext.coding.coders.rules import RulesCoder  # noqa: E402
 from reltext.project import Project  # noqa: E402
-from reltext.training import (  # noqa: E402
+from reltext.learning.training import (  # noqa: E402
     LearnedTurnCoder, coder_name, rules_function, sentence_vectors)
 
 ANNOMI = ROOT.parent / "shared" / "data" / "annomi" / "AnnoMI-simple.csv"

@@ -24,7 +24,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from benchmarks.bench_rules import cpu_model
-from reltext.coders.reader import TurnText, role_label
+from reltext.coding.coders.reader import TurnText, role_label
 
 ANNOMI = ROOT.parent / "shared" / "data" / "annomi" / "AnnoMI-simple.csv"
 
@@ -59,7 +59,7 @@ def main() -> None:
           "turns as context")
 
     started = time.perf_counter()
-    from reltext.coders.relational import RelationalModel
+    from reltext.coding.coders.relational import RelationalModel
 
     model = RelationalModel.load()
     reader = model.make_reader()
@@ -82,10 +82,10 @@ def main() -> None:
 
     import spacy
 
-    from reltext.codebook import DEFAULT_CODEBOOK, load_codebook
-    from reltext.coders import TurnInput
-    from reltext.coders.rules import RulesCoder
-    from reltext.nlp import DEFAULT_PIPELINE
+    from reltext.coding.codebook import DEFAULT_CODEBOOK, load_codebook
+    from reltext.coding.coders import TurnInput
+    from reltext.coding.coders.rules import RulesCoder
+    from reltext.coding.nlp import DEFAULT_PIPELINE
 
     nlp = spacy.load(DEFAULT_PIPELINE)
     texts = [item.text for item in items]

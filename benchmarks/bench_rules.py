@@ -23,10 +23,10 @@ sys.path.insert(0, str(ROOT))
 
 import spacy  # noqa: E402
 
-from reltext.codebook import load_codebook  # noqa: E402
-from reltext.coders import TurnInput  # noqa: E402
-from reltext.coders.rules import RulesCoder  # noqa: E402
-from reltext.nlp import DEFAULT_PIPELINE  # noqa: E402
+from reltext.coding.codebook import load_codebook  # noqa: E402
+from reltext.coding.coders import TurnInput  # noqa: E402
+from reltext.coding.coders.rules import RulesCoder  # noqa: E402
+from reltext.coding.nlp import DEFAULT_PIPELINE  # noqa: E402
 
 ANNOMI = ROOT.parent / "shared" / "data" / "annomi" / "AnnoMI-simple.csv"
 

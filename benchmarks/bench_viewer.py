@@ -31,10 +31,10 @@ from pathlib import Path
 
 from sqlalchemy import text
 
-from reltext import review
+from reltext.review import decisions as review
 from reltext.model import Origin
 from reltext.project import Project
-from reltext.store import Store
+from reltext.store.database import Store
 from reltext.viewer import serve, web_worker
 
 ROOT = Path(__file__).resolve().parent.parent

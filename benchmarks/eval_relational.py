@@ -23,11 +23,11 @@ sys.path.insert(0, str(ROOT))
 import numpy as np
 
 from benchmarks.eval_rules import HUMAN_KAPPA
-from reltext.codebook import load_codebook
-from reltext.coders import TurnInput
-from reltext.coders.relational import RelationalModel
-from reltext.coders.rules import RulesCoder
-from reltext.relational_training import kappa
+from reltext.coding.codebook import load_codebook
+from reltext.coding.coders import TurnInput
+from reltext.coding.coders.relational import RelationalModel
+from reltext.coding.coders.rules import RulesCoder
+from reltext.learning.relational_training import kappa
 
 SHARED = ROOT.parent / "shared"
 SOURCES = {"gold": SHARED / "gold" / "dev", "corpus": SHARED / "silver" / "train"}

@@ -21,10 +21,10 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from reltext.agreement import evaluate, json_safe  # noqa: E402
-from reltext.codebook import load_codebook  # noqa: E402
-from reltext.coders import TurnInput  # noqa: E402
-from reltext.coders.rules import RulesCoder  # noqa: E402
+from reltext.review.agreement import evaluate, json_safe  # noqa: E402
+from reltext.coding.codebook import load_codebook  # noqa: E402
+from reltext.coding.coders import TurnInput  # noqa: E402
+from reltext.coding.coders.rules import RulesCoder  # noqa: E402
 
 GOLD = ROOT.parent / "shared" / "gold"
 # Cohen's kappa between the two independent human coders (gold README).

@@ -22,10 +22,10 @@ from pathlib import Path
 import numpy as np
 from sklearn.model_selection import GroupKFold
 
-from reltext.codebook import load_codebook
-from reltext.coders import TurnInput
-from reltext.coders.confidence import PRIOR_WEIGHT, RuleConfidence, rule_of, write_table
-from reltext.coders.rules import RulesCoder
+from reltext.coding.codebook import load_codebook
+from reltext.coding.coders import TurnInput
+from reltext.coding.coders.confidence import PRIOR_WEIGHT, RuleConfidence, rule_of, write_table
+from reltext.coding.coders.rules import RulesCoder
 
 SHARED = Path(__file__).resolve().parent.parent.parent / "shared"
 SOURCES = {"gold": SHARED / "gold" / "dev", "silver": SHARED / "silver" / "train"}

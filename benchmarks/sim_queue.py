@@ -10,7 +10,7 @@ and the rest are unlabelled. Each round the learned coder is trained on what is 
 ``--batch`` (turn, code) pairs of the unlabelled transcripts are answered from the gold, chosen
 by one of these strategies:
 
-- ``queue``: the review queue's order (:func:`reltext.active_learning.uncertainty`, the
+- ``queue``: the review queue's order (:func:`reltext.learning.questions.uncertainty`, the
   probability's distance from the code's threshold), for codes that have a classifier and
   turns of ``MIN_WORDS`` words or more;
 - ``random``: pairs at random;
@@ -41,9 +41,9 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from reltext import training  # noqa: E402
-from reltext.active_learning import MIN_WORDS, uncertainty  # noqa: E402
-from reltext.codebook import load_codebook  # noqa: E402
-from reltext.coders.rules import RulesCoder  # noqa: E402
+from reltext.learning.questions import MIN_WORDS, uncertainty  # noqa: E402
+from reltext.coding.codebook import load_codebook  # noqa: E402
+from reltext.coding.coders.rules import RulesCoder  # noqa: E402
 from reltext.project import Project  # noqa: E402
 
 GOLD = ROOT.parent / "shared" / "gold"

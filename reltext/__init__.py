@@ -13,7 +13,7 @@ from .model import Coding, Origin, Transcript, Turn
 
 if TYPE_CHECKING:
     from .project import Project
-    from .readers import read_transcripts
+    from .corpus.readers import read_transcripts
 
 __version__ = "0.1.0"
 
@@ -26,7 +26,7 @@ def __getattr__(name: str) -> Any:
 
         return Project
     if name == "read_transcripts":
-        from .readers import read_transcripts
+        from .corpus.readers import read_transcripts
 
         return read_transcripts
     raise AttributeError(f"module 'reltext' has no attribute {name!r}")

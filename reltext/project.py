@@ -17,29 +17,29 @@ from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 
-from .effective import check_coder, coded_turns, codings_with_review, effective_codings
-from .batch import BatchProgress
-from .export import codings_frame, transcripts_frame, turns_frame
-from .gold import import_codings
-from .ingest import IngestResult, find_files, ingest_files, scan_paths
-from .manifest import Manifest, load_manifest
-from .pseudonymise import (
+from .review.effective import check_coder, coded_turns, codings_with_review, effective_codings
+from .coding.batch import BatchProgress
+from .exchange.tables import codings_frame, transcripts_frame, turns_frame
+from .review.gold import import_codings
+from .corpus.ingest import IngestResult, find_files, ingest_files, scan_paths
+from .corpus.manifest import Manifest, load_manifest
+from .corpus.pseudonymise import (
     Pseudonymiser,
     PseudonymiseSummary,
     default_key_path,
     pseudonymise_project,
 )
-from .refi import ExportSummary, write_qdpx
-from .store import Store
-from .topic_codes import candidate_codes, promote_topic, topic_code_table
-from .topic_views import topic_distribution, topics_frame, turn_topics_frame
-from .topics import RUN_KIND as TOPICS_RUN
-from .topics import TopicSettings, TopicsResult, assign_topics, fit_topics
+from .exchange.refi import ExportSummary, write_qdpx
+from .store.database import Store
+from .topics.codes import candidate_codes, promote_topic, topic_code_table
+from .topics.views import topic_distribution, topics_frame, turn_topics_frame
+from .topics.fitting import RUN_KIND as TOPICS_RUN
+from .topics.fitting import TopicSettings, TopicsResult, assign_topics, fit_topics
 
 if TYPE_CHECKING:
     import networkx as nx
 
-    from .training import TrainedModel
+    from .learning.training import TrainedModel
 
 Progress = Callable[[Iterable[Any], int, str], Iterable[Any]]
 # Finds the interactants of texts, one list per text.
@@ -112,7 +112,7 @@ class Project:
     def scan(self, paths: Sequence[str | os.PathLike[str]], *, manifest=None
              ) -> tuple[list[Path], list[tuple[Path, str]]]:
         """The files :meth:`iter_ingest` would read, and those its folders hold that it
-        leaves out, each with the reason (see :func:`reltext.ingest.scan_paths`)."""
+        leaves out, each with the reason (see :func:`reltext.corpus.ingest.scan_paths`)."""
         skip = [Path(manifest)] if manifest is not None and not isinstance(manifest, Manifest) \
             else []
         return scan_paths([Path(p) for p in paths], skip=skip)
@@ -131,7 +131,7 @@ class Project:
         """One row per coding (all coders, or one), with the contract's columns.
 
         With ``review``, also each coding's ``status``, ``reviewer`` and ``final_code``, and
-        without the codes people withdrew (see :func:`reltext.effective.codings_with_review`).
+        without the codes people withdrew (see :func:`reltext.review.effective.codings_with_review`).
         """
         if review:
             return codings_with_review(self.store, coder)
@@ -143,8 +143,8 @@ class Project:
             return pd.DataFrame(self.store.coders(conn), columns=["coder", "turns", "codings"])
 
     def segments(self, code: str, *, where=None, coders=None, states=None) -> pd.DataFrame:
-        """Every segment coded ``code``, with its case attributes (see :mod:`reltext.segments`)."""
-        from .segments import segments
+        """Every segment coded ``code``, with its case attributes (see :mod:`reltext.analysis.segments`)."""
+        from .analysis.segments import segments
 
         return segments(self.store, code, where=where, coders=coders, states=states)
 
@@ -159,7 +159,7 @@ class Project:
               coders: Sequence[str] | None = None,
               codebook: str | os.PathLike[str] | None = None, embedding: str | None = None,
               random_state: int | None = 0) -> TrainedModel:
-        """Fit, save and record a learned coder (see :mod:`reltext.training`).
+        """Fit, save and record a learned coder (see :mod:`reltext.learning.training`).
 
         Args:
             gold: A codings CSV imported first as ``human:gold`` and trained on.
@@ -168,23 +168,23 @@ class Project:
             codebook: The codebook YAML (codes, seed examples, rules); the bundled one when None.
             embedding: ``"minilm"`` or ``"tfidf"``; MiniLM when installed when None.
         """
-        from . import training
+        from .learning import training
 
         return training.train_model(self.store, random_state=random_state,
                                     **self._training_inputs(gold, coders, codebook, embedding))
 
     def adapt(self, *, gold: str | os.PathLike[str] | None = None,
               coders: Sequence[str] | None = None) -> Any:
-        """Adapt the shipped relational model to the project (see :mod:`reltext.adaptation`).
+        """Adapt the shipped relational model to the project (see :mod:`reltext.learning.adaptation`).
 
         Args:
             gold: A codings CSV imported first as ``human:gold`` and learned from.
             coders: The human coders to learn from (with ``gold``: in addition to it); every
                 human coder when None. Review decisions and answers always count.
         """
-        from . import training
-        from .adaptation import adapt
-        from .coders.relational import RelationalModel
+        from .learning import training
+        from .learning.adaptation import adapt
+        from .coding.coders.relational import RelationalModel
 
         chosen = list(coders or [])
         if gold is not None:
@@ -196,7 +196,7 @@ class Project:
     def cross_validate(self, *, gold=None, coders=None, codebook=None, embedding=None,
                        n_splits: int = 5, random_state: int | None = 0) -> dict[str, Any]:
         """Rules, learned and auto scored on transcripts each model never saw (grouped CV)."""
-        from . import training
+        from .learning import training
 
         inputs = self._training_inputs(gold, coders, codebook, embedding)
         inputs.pop("rules_name")
@@ -205,9 +205,9 @@ class Project:
                                        **inputs)
 
     def _training_inputs(self, gold, coders, codebook, embedding) -> dict[str, Any]:
-        from . import training
-        from .codebook import load_codebook
-        from .coders.rules import RulesCoder
+        from .learning import training
+        from .coding.codebook import load_codebook
+        from .coding.coders.rules import RulesCoder
 
         book = load_codebook(codebook)
         chosen = list(coders or [])
@@ -225,7 +225,7 @@ class Project:
 
     def models(self) -> pd.DataFrame:
         """The learned models, oldest first: id, when, training size, macro CV kappa."""
-        from . import training
+        from .learning import training
 
         rows = []
         for model in training.list_models(self.store):
@@ -249,16 +249,16 @@ class Project:
     def review_queue(self, *, n: int = 20, code: str | None = None,
                      model_id: str | None = None) -> pd.DataFrame:
         """The turns whose review would teach the learned coder most (see
-        :func:`reltext.active_learning.review_queue`)."""
-        from .active_learning import review_queue
+        :func:`reltext.learning.questions.review_queue`)."""
+        from .learning.questions import review_queue
 
         return review_queue(self.store, n=n, code=code, model_id=model_id)
 
     def answer(self, reviewer: str, transcript_id: str, turn_id: str, code: str, *,
                applies: bool, answer_id: str | None = None) -> dict[str, Any]:
         """Answer a question of the review queue: does ``code`` apply to the turn? (see
-        :func:`reltext.active_learning.answer`)."""
-        from .active_learning import answer
+        :func:`reltext.learning.questions.answer`)."""
+        from .learning.questions import answer
 
         return answer(self.store, reviewer, transcript_id, turn_id, code, applies=applies,
                       answer_id=answer_id)
@@ -278,11 +278,11 @@ class Project:
     ) -> Iterator[BatchProgress]:
         """Code every turn this coder and codebook version has not coded, batch by batch.
 
-        Yields a :class:`~reltext.batch.BatchProgress` after each batch is committed; see
-        :func:`reltext.coding.code_project` for the arguments.
+        Yields a :class:`~reltext.coding.batch.BatchProgress` after each batch is committed; see
+        :func:`reltext.autocode.code_project` for the arguments.
         """
-        from .coding import code_project
-        from .nlp import DEFAULT_PIPELINE
+        from .autocode import code_project
+        from .coding.nlp import DEFAULT_PIPELINE
 
         return code_project(self.store, codebook_path=codebook, coder=coder,
                             pipeline=pipeline or DEFAULT_PIPELINE, workers=workers,
@@ -301,7 +301,7 @@ class Project:
 
         Research interviewers' turns are left out unless ``interviewers``.
         """
-        from .coding import evaluate_coder
+        from .autocode import evaluate_coder
 
         return evaluate_coder(self.store, gold, coder=coder, interviewers=interviewers)
 
@@ -311,12 +311,12 @@ class Project:
 
         Research interviewers' turns are left out unless ``interviewers``.
         """
-        from .coding import coder_agreement
+        from .autocode import coder_agreement
 
         return coder_agreement(self.store, first, second, interviewers=interviewers)
 
     def import_codings(self, path, *, coder: str, known_codes=None) -> dict[str, int]:
-        """Add a human coder's codings from a contract codings CSV (see :mod:`reltext.gold`)."""
+        """Add a human coder's codings from a contract codings CSV (see :mod:`reltext.review.gold`)."""
         return import_codings(self.store, path, coder=coder, known_codes=known_codes)
 
     # -- exchange -----------------------------------------------------------------------
@@ -331,7 +331,7 @@ class Project:
     ) -> ExportSummary:
         """Write the project as a REFI-QDA ``.qdpx`` for NVivo, ATLAS.ti, MAXQDA, QualCoder.
 
-        See :func:`reltext.refi.write_qdpx`.
+        See :func:`reltext.exchange.refi.write_qdpx`.
         """
         return write_qdpx(self.store, out, accepted_only=accepted_only, coders=coders,
                           transcript_ids=transcript_ids)
@@ -345,7 +345,7 @@ class Project:
         key_out: str | os.PathLike[str] | None = None,
         report: str | os.PathLike[str] | None = None,
     ) -> PseudonymiseSummary:
-        """Pseudonymise every transcript in place; see :func:`reltext.pseudonymise.pseudonymise_project`.
+        """Pseudonymise every transcript in place; see :func:`reltext.corpus.pseudonymise.pseudonymise_project`.
 
         The key goes to ``key_out`` (``<db>.pseudonym-key.csv`` when None, with a warning).
         """
@@ -355,7 +355,7 @@ class Project:
     # -- topics -------------------------------------------------------------------------
 
     def fit_topics(self, settings: TopicSettings | None = None, *, progress=None) -> TopicsResult:
-        """Fit and store a topic model over the turns; see :func:`reltext.topics.fit_topics`."""
+        """Fit and store a topic model over the turns; see :func:`reltext.topics.fitting.fit_topics`."""
         return fit_topics(self.store, settings or TopicSettings(), progress=progress)
 
     def assign_topics(self, run_id: str | None = None, *, progress=None) -> dict[str, int]:
@@ -372,7 +372,7 @@ class Project:
 
     def topic_distribution(self, by: str = "role", *, run_id: str | None = None,
                            share: bool = True) -> pd.DataFrame:
-        """Topics by role, site, wave or any attribute; see :mod:`reltext.topic_views`."""
+        """Topics by role, site, wave or any attribute; see :mod:`reltext.topics.views`."""
         return topic_distribution(self.store, by, run_id=run_id, share=share)
 
     def topic_code_table(self, coder: str | None = None, *,
@@ -393,11 +393,11 @@ class Project:
         return promote_topic(self.store, topic_id, key=key, codebook=codebook, run_id=run_id)
 
     # -- analysis -----------------------------------------------------------------------
-    # Every analysis reads one coder's effective codings (reltext.effective): review
+    # Every analysis reads one coder's effective codings (reltext.review.effective): review
     # decisions applied, the coder with the most codings when none is named.
 
     def effective_codings(self, coder: str | None = None) -> pd.DataFrame:
-        """A coder's codings with review decisions applied (see :mod:`reltext.effective`)."""
+        """A coder's codings with review decisions applied (see :mod:`reltext.review.effective`)."""
         return effective_codings(self.store, coder)
 
     def coded_turns(self, coder: str | None = None) -> pd.DataFrame:
@@ -414,7 +414,7 @@ class Project:
                      lexicon: str | os.PathLike[str] | None = None,
                      progress: Progress | None = None,
                      extract: Extract | None = None) -> pd.DataFrame:
-        """Every interactant mention in the coded turns (see :mod:`reltext.interactants`).
+        """Every interactant mention in the coded turns (see :mod:`reltext.analysis.interactants`).
 
         Args:
             turns: Coded turns from :meth:`coded_turns`; those of ``coder`` when None.
@@ -424,7 +424,7 @@ class Project:
             extract: Finds the interactants of texts (one list per text) instead of this
                 process's extractor for ``lexicon``: the viewer's runs in a worker process.
         """
-        from .interactants import cached_extractor, interactants_frame
+        from .analysis.interactants import cached_extractor, interactants_frame
 
         turns = self.coded_turns(coder) if turns is None else turns
         texts = turns["text"].astype(str)
@@ -440,7 +440,7 @@ class Project:
 
         Research interviewers' turns are left out unless ``interviewers``.
         """
-        from .balance import relational_balance
+        from .analysis.balance import relational_balance
 
         return relational_balance(self.coded_turns(coder), by, interviewers=interviewers)
 
@@ -450,26 +450,26 @@ class Project:
 
         Research interviewers' turns are left out unless ``interviewers``.
         """
-        from .balance import sos_profile
+        from .analysis.balance import sos_profile
 
         return sos_profile(self.coded_turns(coder), by, interviewers=interviewers)
 
     def wave_change(self, *, coder: str | None = None) -> pd.DataFrame:
         """Balance and individualisation change from each participant's first to last wave."""
-        from .balance import wave_change
+        from .analysis.balance import wave_change
 
         return wave_change(self.coded_turns(coder))
 
     def cooccurrence(self, *, coder: str | None = None, normalise: str = "count") -> pd.DataFrame:
         """The code-by-code matrix over turns (``count``, ``turns`` or ``jaccard``)."""
-        from .cooccurrence import code_cooccurrence
+        from .analysis.cooccurrence import code_cooccurrence
 
         return code_cooccurrence(self.coded_turns(coder), normalise=normalise)
 
     def code_matrix(self, by: str | list[str] = "role", *, coder: str | None = None,
                     normalise: str = "count") -> pd.DataFrame:
         """Codes by transcript, role, wave or any column (``count`` or rate per ``turns``)."""
-        from .cooccurrence import code_by_group
+        from .analysis.cooccurrence import code_by_group
 
         return code_by_group(self.coded_turns(coder), by, normalise=normalise)
 
@@ -477,13 +477,13 @@ class Project:
             lexicon: str | os.PathLike[str] | None = None,
             progress: Progress | None = None, turns: pd.DataFrame | None = None,
             extract: Extract | None = None) -> nx.Graph:
-        """The relational web of one participant (or role, or group): see :mod:`reltext.web`.
+        """The relational web of one participant (or role, or group): see :mod:`reltext.analysis.webs`.
 
         ``turns`` are coded turns from :meth:`coded_turns` (those of ``coder`` when None);
         ``extract`` as for :meth:`interactants`.
         """
-        from .balance import grouping_columns
-        from .web import relational_web
+        from .analysis.balance import grouping_columns
+        from .analysis.webs import relational_web
 
         turns = self.coded_turns(coder) if turns is None else turns
         # Only the centre's turns need reading for interactants: one web in the viewer
@@ -500,7 +500,7 @@ class Project:
                      top: int | None = 15, turns: pd.DataFrame | None = None,
                      extract: Extract | None = None) -> dict[str, Any]:
         """A web's nodes (with positions) and edges for an interactive plot."""
-        from .web import web_elements
+        from .analysis.webs import web_elements
 
         return web_elements(self.web(value, group=group, coder=coder, turns=turns,
                                      extract=extract), top=top)
@@ -536,8 +536,8 @@ class Project:
     def report(self, out: str | os.PathLike[str], *, format: str | None = None,
                coder: str | None = None, lexicon: str | os.PathLike[str] | None = None,
                progress: Progress | None = None) -> Path:
-        """Write the self-contained HTML (or Markdown) report: see :mod:`reltext.report`."""
-        from .report import write_report
+        """Write the self-contained HTML (or Markdown) report: see :mod:`reltext.analysis.report`."""
+        from .analysis.report import write_report
 
         return write_report(self, out, format=format, coder=coder, lexicon=lexicon,
                             progress=progress)

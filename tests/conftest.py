@@ -54,7 +54,7 @@ def run_cli(fresh_db: Path):
 @pytest.fixture(scope="session")
 def nlp():
     """The default pipeline without NER, loaded once per test session."""
-    from reltext.nlp import load_pipeline
+    from reltext.coding.nlp import load_pipeline
 
     return load_pipeline(disable=("ner",))
 
@@ -62,7 +62,7 @@ def nlp():
 @pytest.fixture(scope="session")
 def relational_codebook():
     """The bundled relational codebook."""
-    from reltext.codebook import load_codebook
+    from reltext.coding.codebook import load_codebook
 
     return load_codebook(ROOT / "codebooks" / "relational.yaml")
 
@@ -70,7 +70,7 @@ def relational_codebook():
 @pytest.fixture(scope="session")
 def rules_coder(nlp, relational_codebook):
     """The rules coder over the bundled codebook, sharing the session pipeline."""
-    from reltext.coders.rules import RulesCoder
+    from reltext.coding.coders.rules import RulesCoder
 
     return RulesCoder(relational_codebook, nlp=nlp)
 ANALYTICS = DATA / "analytics"

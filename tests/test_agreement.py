@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 from sklearn.metrics import cohen_kappa_score
 
-from reltext.agreement import agreement, cohen_kappa, evaluate, krippendorff_alpha_nominal
+from reltext.review.agreement import agreement, cohen_kappa, evaluate, krippendorff_alpha_nominal
 
 CODES = ["trust", "hope", "stigma"]
 
@@ -95,7 +95,7 @@ def test_agreement_evaluate_has_the_contract_shape():
 def test_agreement_reproduces_the_gold_inter_coder_kappas():
     from pathlib import Path
 
-    from reltext.gold import read_codings_csv
+    from reltext.review.gold import read_codings_csv
 
     gold = Path(__file__).resolve().parent.parent.parent / "shared" / "gold"
     if not (gold / "dev-coder-A.csv").exists():

@@ -6,7 +6,7 @@ import math
 
 import pytest
 
-from reltext.balance import relational_balance, sos_profile, wave_change
+from reltext.analysis.balance import relational_balance, sos_profile, wave_change
 from reltext.errors import ReltextError
 
 
@@ -98,7 +98,7 @@ def test_balance_by_participant_is_their_own_turns_in_the_cli_viewer_and_report(
     from streamlit.testing.v1 import AppTest
 
     from conftest import ROOT
-    from reltext.report import build_report
+    from reltext.analysis.report import build_report
 
     # The interviewer's turns with P1 carry a good ("It's your decision"): never P1's.
     turns = tiny_project.coded_turns()

@@ -14,7 +14,7 @@ import pytest
 from sqlalchemy import text
 
 from reltext import Project
-from reltext.batch import run_coding
+from reltext.coding.batch import run_coding
 from reltext.errors import ReltextError
 
 sys.path.insert(0, str(Path(__file__).parent))
@@ -57,8 +57,8 @@ def test_batch_codes_every_turn_once_and_only_new_turns_later(fresh_db, tmp_path
 
 @pytest.mark.slow
 def test_batch_process_pool_and_dask_agree_with_local(tmp_path):
-    from reltext.codebook import DEFAULT_CODEBOOK
-    from reltext.coding import RulesCoderFactory
+    from reltext.coding.codebook import DEFAULT_CODEBOOK
+    from reltext.autocode import RulesCoderFactory
 
     factory = RulesCoderFactory.for_codebook(DEFAULT_CODEBOOK)
     interviews = ROOT / "corpora" / "interviews"
@@ -81,8 +81,8 @@ def test_batch_killed_run_resumes_exactly(fresh_db, tmp_path):
         import functools, sys
         sys.path.insert(0, {str(Path(__file__).parent)!r})
         from batch_coders import make_coder
-        from reltext.store import Store
-        from reltext.batch import run_coding
+        from reltext.store.database import Store
+        from reltext.coding.batch import run_coding
         store = Store.open({str(fresh_db)!r})
         for progress in run_coding(store, functools.partial(make_coder, 0.3),
                                    coder_id={CODER!r}, batch_size=20):
@@ -152,8 +152,8 @@ def _start_run(db: Path, factory: str, *, workers: int = 1):
         import functools, sys
         sys.path.insert(0, {str(Path(__file__).parent)!r})
         from batch_coders import GatedCoder, PidCoder
-        from reltext.store import Store
-        from reltext.batch import run_coding
+        from reltext.store.database import Store
+        from reltext.coding.batch import run_coding
         store = Store.open({str(db)!r})
         for progress in run_coding(store, {factory}, coder_id={CODER!r}, batch_size=20,
                                    workers={workers}):

@@ -11,8 +11,8 @@ from hypothesis import strategies as st
 from lxml import etree
 
 from reltext import Project
-from reltext.readers.characters import UNSAFE, clean_text
-from reltext.refi import schema_errors
+from reltext.corpus.readers.characters import UNSAFE, clean_text
+from reltext.exchange.refi import schema_errors
 
 # Every code point, lone surrogates and controls included.
 any_text = st.text(alphabet=st.characters(blacklist_categories=()), max_size=80)

@@ -8,7 +8,7 @@ import pytest
 import yaml
 from lxml import etree
 
-from reltext.codebook import (
+from reltext.coding.codebook import (
     code_guid,
     codebook_from_qdc,
     codebook_to_qdc,

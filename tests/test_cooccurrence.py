@@ -6,7 +6,7 @@ import math
 
 import pytest
 
-from reltext.cooccurrence import code_by_group, code_cooccurrence, code_frequencies
+from reltext.analysis.cooccurrence import code_by_group, code_cooccurrence, code_frequencies
 from reltext.errors import ReltextError
 
 

@@ -61,7 +61,7 @@ def test_corpus_annomi_files_match_the_source_turn_by_turn(corpus_project):
 
 
 def test_corpus_export_turns_reads_back_the_same(corpus_project, tmp_path):
-    from reltext.export import write_table
+    from reltext.exchange.tables import write_table
 
     out = write_table(corpus_project.turns(), tmp_path / "turns.csv", "csv")
     again = Project(tmp_path / "again.db")

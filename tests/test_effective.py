@@ -6,7 +6,7 @@ import pandas as pd
 import pytest
 from sqlalchemy import text
 
-from reltext.effective import (
+from reltext.review.effective import (
     CodedTurns,
     coded_turns,
     default_coder,

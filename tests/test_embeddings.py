@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 from sqlalchemy import text
 
-from reltext.embeddings import embed_spans, embed_turns
+from reltext.learning.embeddings import embed_spans, embed_turns
 from reltext.errors import ReltextError
 from reltext.project import Project
 
@@ -37,7 +37,7 @@ def test_embeddings_are_cached_once_and_read_back_identically(project, monkeypat
     with project.store.read() as conn:
         assert conn.execute(text("SELECT COUNT(*) FROM embeddings")).scalar() == 12
 
-    from reltext import embeddings
+    from reltext.learning import embeddings
 
     def refuse(*args, **kwargs):
         raise AssertionError("the encoder ran although every turn was cached")

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from reltext.encoders import _JoinedParts, _unpack, encoder_folder
+from reltext.coding.encoders import _JoinedParts, _unpack, encoder_folder
 from reltext.errors import ReltextError
 
 

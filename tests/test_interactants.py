@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from reltext.errors import ReltextError
-from reltext.interactants import InteractantExtractor, load_lexicon
+from reltext.analysis.interactants import InteractantExtractor, load_lexicon
 
 
 @pytest.fixture(scope="module")
@@ -79,7 +79,7 @@ def test_interactants_bad_lexicon_is_a_user_error(tmp_path, content, message):
 
 
 def test_viewer_worker_processes_find_what_this_process_finds():
-    from reltext.interactants import cached_extractor
+    from reltext.analysis.interactants import cached_extractor
     from reltext.viewer import web_worker
 
     texts = ["My sister came to the day centre.", "Mm-hmm.",

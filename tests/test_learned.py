@@ -14,11 +14,11 @@ from hypothesis import strategies as st
 from scipy import sparse
 from sqlalchemy import text
 
-from reltext.batch import run_coding
-from reltext.coders.learned import IDENTITY, LearnedCoder, calibrated, platt_scaling
+from reltext.coding.batch import run_coding
+from reltext.coding.coders.learned import IDENTITY, LearnedCoder, calibrated, platt_scaling
 from reltext.errors import NotFittedError, ReltextError
 from reltext.project import Project
-from reltext.training import LearnedTurnCoder, coder_name, load_model
+from reltext.learning.training import LearnedTurnCoder, coder_name, load_model
 
 TRANSCRIPTS = 4  # in the small_gold fixture
 
@@ -221,7 +221,7 @@ def test_learned_and_auto_coders_code_turns_with_confidence_and_evidence(project
 
 
 def test_every_code_the_model_decides_is_coded(project, small_gold):
-    from reltext.training import predict_codings
+    from reltext.learning.training import predict_codings
 
     _, codes = small_gold
     model = project.train(gold=codes, embedding="tfidf")
@@ -248,7 +248,7 @@ def test_every_code_the_model_decides_is_coded(project, small_gold):
 
 
 def _probabilities(coder, turns, code):
-    from reltext.training import _replay, build_examples
+    from reltext.learning.training import _replay, build_examples
 
     rule_codings = {}
     for coding in coder.rule_coder(turns):
@@ -305,7 +305,7 @@ def unsure_project(project, partial_gold):
 
 
 def test_answers_leave_the_queue_label_the_next_training_and_undo(unsure_project):
-    from reltext import active_learning, training
+    from reltext.learning import questions as active_learning, training
 
     project = unsure_project
     queue = project.review_queue(n=4, code="agency")
@@ -427,7 +427,7 @@ def test_cli_train_without_codings_is_one_error_line(run_cli, small_gold):
 
 
 def test_features_similarity_takes_the_best_sentence_and_never_a_seed_itself():
-    from reltext.coders.features import TurnExamples, TurnFeaturizer
+    from reltext.coding.coders.features import TurnExamples, TurnFeaturizer
 
     axes = np.eye(3, dtype=np.float32)
     prototypes = axes[[0, 1]]                      # one example of "a", one of "b"

@@ -5,9 +5,9 @@ from __future__ import annotations
 import pytest
 from viewer_support import build_project
 
-from reltext import review
+from reltext.review import decisions as review
 from reltext.errors import ReltextError
-from reltext.store import Store
+from reltext.store.database import Store
 from reltext.viewer.manual import apply
 
 CODES = ["trust", "hope", "isolation", "stigma", "disempowerment", "agency"]

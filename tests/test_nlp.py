@@ -5,8 +5,8 @@ from __future__ import annotations
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from reltext.coders import TurnInput
-from reltext.nlp import LONG_TEXT, PIECE_CHARS, text_pieces
+from reltext.coding.coders import TurnInput
+from reltext.coding.nlp import LONG_TEXT, PIECE_CHARS, text_pieces
 
 words = st.text(alphabet=st.sampled_from("ab .?!\n\t"), max_size=400)
 
@@ -48,7 +48,7 @@ def test_nlp_rules_coder_codes_a_turn_over_the_pipeline_limit(rules_coder, nlp, 
 
 
 def test_nlp_pseudonymiser_reads_a_turn_over_the_pipeline_limit(monkeypatch):
-    from reltext.pseudonymise import Pseudonymiser, load_ner
+    from reltext.corpus.pseudonymise import Pseudonymiser, load_ner
 
     nlp = load_ner()
     monkeypatch.setattr(nlp, "max_length", 500)  # spaCy would refuse the turn (E088)

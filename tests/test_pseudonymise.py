@@ -12,8 +12,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from reltext import Project
-from reltext.pseudonymise import Pseudonymiser
-from reltext.store import Store
+from reltext.corpus.pseudonymise import Pseudonymiser
+from reltext.store.database import Store
 
 NAMES = ["Sarah Jones", "Sarah", "Jones", "Dave Okafor", "Dave", "Okafor", "Manchester",
          "Greggs", "07700 900123", "sarah.j@example.org", "LS2 9JT"]
@@ -177,7 +177,7 @@ def _inside_name(body: str, offset: int) -> bool:
 
 
 def test_key_gives_one_person_named_two_ways_one_placeholder() -> None:
-    from reltext.pseudonymise import PseudonymKey
+    from reltext.corpus.pseudonymise import PseudonymKey
 
     key = PseudonymKey()
     dave = key.placeholder("p1", "PERSON", "Dave Smith")

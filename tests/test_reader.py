@@ -7,7 +7,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from reltext.coders.reader import TurnReader, TurnText, role_label, sentence_spans
+from reltext.coding.coders.reader import TurnReader, TurnText, role_label, sentence_spans
 from reltext.model import is_interviewer
 
 

@@ -11,10 +11,10 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from reltext.errors import ReltextError, TranscriptFormatError
-from reltext.readers import EncodingWarning, read_transcripts
-from reltext.readers.characters import UNSAFE, clean_transcript
-from reltext.readers.compose import RawTurn, compose_transcript
-from reltext.readers.labelled import parse_labelled
+from reltext.corpus.readers import EncodingWarning, read_transcripts
+from reltext.corpus.readers.characters import UNSAFE, clean_transcript
+from reltext.corpus.readers.compose import RawTurn, compose_transcript
+from reltext.corpus.readers.labelled import parse_labelled
 
 LABELLED = """Project: Support workers evaluation
 Date: 3 March 2024

@@ -7,7 +7,7 @@ from collections import Counter
 import pytest
 
 from reltext.errors import TranscriptFormatError
-from reltext.readers import read_transcripts
+from reltext.corpus.readers import read_transcripts
 
 from conftest import DATA
 
@@ -29,7 +29,7 @@ EXPECTED = {
 }
 
 
-@pytest.mark.filterwarnings("ignore::reltext.readers.EncodingWarning")
+@pytest.mark.filterwarnings("ignore::reltext.corpus.readers.EncodingWarning")
 @pytest.mark.parametrize("name", sorted(EXPECTED))
 def test_readers_fixture_speakers_and_turns(name):
     (transcript,) = read_transcripts(DATA / name)

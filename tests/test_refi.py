@@ -12,8 +12,9 @@ from lxml import etree
 from sqlalchemy import text
 
 from reltext import Project
-from reltext.refi import read_qdpx, schema_errors
-from reltext.store import Store
+from reltext.corpus.readers.refi import read_qdpx
+from reltext.exchange.refi import schema_errors
+from reltext.store.database import Store
 
 XSD = Path(__file__).resolve().parent.parent / "reltext" / "data" / "Project.xsd"
 NS = {"q": "urn:QDA-XML:project:1.0"}
@@ -408,7 +409,7 @@ def test_refi_zip_bomb_is_refused_and_the_folder_goes_on(tmp_path: Path, run_cli
 
 
 def test_refi_member_over_the_size_cap_is_refused(tmp_path: Path, run_cli, monkeypatch):
-    from reltext.readers import archive
+    from reltext.corpus.readers import archive
 
     monkeypatch.setattr(archive, "MAX_MEMBER_BYTES", 60)
     with zipfile.ZipFile(tmp_path / "p.qdpx", "w") as out:  # stored: no compression at all

@@ -13,7 +13,7 @@ import pytest
 from conftest import SHARED
 
 from reltext import Project
-from reltext.coders.relational import DEFAULT_FOLDER, RelationalModel
+from reltext.coding.coders.relational import DEFAULT_FOLDER, RelationalModel
 
 INTERVIEW = """\
 Interviewer: How have things been with the services since we last spoke?
@@ -83,7 +83,7 @@ def test_a_fresh_project_is_coded_by_the_model_with_no_training(tmp_path, run_cl
 
 
 def test_an_adaptation_learns_from_a_rejected_code_and_forgets_an_undone_one(tmp_path):
-    from reltext import review
+    from reltext.review import decisions as review
 
     project = Project(tmp_path / "p.db")
     small_turns, small_gold = gold_subset(tmp_path, lambda row: row["transcript_id"] in
@@ -111,7 +111,7 @@ def test_an_adaptation_learns_from_a_rejected_code_and_forgets_an_undone_one(tmp
 
 
 def _probability(project, adapted, coding) -> float:
-    from reltext.coders.relational import score_project_turns
+    from reltext.coding.coders.relational import score_project_turns
 
     with project.store.read() as conn:
         pk = project.store.turn_pk(conn, coding["transcript_id"], coding["turn_id"])[0]

@@ -13,7 +13,7 @@ import pytest
 from conftest import ANALYTICS
 from sqlalchemy import text
 
-from reltext.report import build_report, write_report
+from reltext.analysis.report import build_report, write_report
 
 
 def _block(report, title):
@@ -100,7 +100,8 @@ def test_report_agreement_scores_the_coders_own_codes_and_counts_reviews_as_the_
     from viewer_support import AUTO_CODER, build_project
 
     from conftest import ROOT
-    from reltext import Project, review
+    from reltext import Project
+    from reltext.review import decisions as review
     from reltext.model import Verdict
 
     db = build_project(tmp_path)

@@ -15,10 +15,10 @@ from sklearn.metrics import cohen_kappa_score
 from sqlalchemy import text
 from viewer_support import AUTO_CODER, build_project
 
-from reltext import review
+from reltext.review import decisions as review
 from reltext.errors import ReltextError
 from reltext.model import Verdict
-from reltext.store import Store
+from reltext.store.database import Store
 
 
 @pytest.fixture
@@ -257,7 +257,7 @@ def test_review_learned_coder_uncertainty_orders_the_queue(store):
 
 
 def test_review_agreement_with_an_imported_human_coder(store, tmp_path):
-    from reltext.gold import import_codings
+    from reltext.review.gold import import_codings
 
     table = tmp_path / "ann.csv"
     table.write_text("transcript_id,turn_id,codes\nint01,1,trust\nint01,3,\nint01,4,isolation\n",
@@ -298,7 +298,7 @@ def test_review_agreement_leaves_out_the_auto_codes_a_reviewer_has_yet_to_decide
 
 
 def test_review_decisions_reach_the_analyses_undo_included(store):
-    from reltext.effective import effective_codings
+    from reltext.review.effective import effective_codings
 
     def codes() -> list[str]:
         return sorted(effective_codings(store, AUTO_CODER)["code"])
@@ -317,8 +317,8 @@ def test_review_decisions_reach_the_analyses_undo_included(store):
 def test_review_an_undone_accept_is_pending_everywhere(store):
     """One rule for a coding's state: review, training, exports, analyses and the report."""
     from reltext import Project
-    from reltext.effective import codings_with_review, effective_codings
-    from reltext.training import collect_training_data
+    from reltext.review.effective import codings_with_review, effective_codings
+    from reltext.learning.training import collect_training_data
 
     trust, hope = _item(store, "trust"), _item(store, "hope")
     kept = review.decide(store, "alice", trust["coding_id"], Verdict.ACCEPT)
@@ -347,7 +347,7 @@ def test_review_an_undone_accept_is_pending_everywhere(store):
 def test_review_own_codes_are_edited_removed_and_undone_as_decisions(store):
     """Manual coding: a reviewer's own codes, every act appended and undoable, seen by the
     agreement, the training data and the export."""
-    from reltext.effective import codings_with_review
+    from reltext.review.effective import codings_with_review
 
     start = "How have things been with the support team lately?".index("the support team")
     added = review.add_code(store, "alice", "int01", "0", "trust", start_char=start,

@@ -5,7 +5,7 @@ from __future__ import annotations
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from reltext.coders import TurnInput
+from reltext.coding.coders import TurnInput
 
 
 def codes_of(coder, text: str, role: str = "client") -> set[str]:
@@ -108,9 +108,9 @@ def test_rules_verbless_turns_are_coded_and_end(rules_coder):
 def test_rules_confidence_is_how_often_each_rule_was_right(relational_codebook, nlp):
     """Measured per rule (shipped table), shrunk toward the code's precision, and moved by
     the team's decisions: not the codebook's 0.8 for nearly every rule."""
-    from reltext.coders import TurnInput
-    from reltext.coders.confidence import RuleConfidence, rule_of
-    from reltext.coders.rules import RulesCoder
+    from reltext.coding.coders import TurnInput
+    from reltext.coding.coders.confidence import RuleConfidence, rule_of
+    from reltext.coding.coders.rules import RulesCoder
 
     shipped = RuleConfidence.shipped(relational_codebook)
     coder = RulesCoder(relational_codebook, nlp=nlp, confidences=shipped)
@@ -135,10 +135,10 @@ def test_rules_confidence_is_how_often_each_rule_was_right(relational_codebook, 
 def test_rules_confidence_learns_from_the_projects_decisions(tmp_path):
     from viewer_support import build_project
 
-    from reltext import review
-    from reltext.coders.confidence import RuleConfidence, decision_outcomes
+    from reltext.review import decisions as review
+    from reltext.coding.coders.confidence import RuleConfidence, decision_outcomes
     from reltext.model import Verdict
-    from reltext.store import Store
+    from reltext.store.database import Store
 
     store = Store.open(build_project(tmp_path))
     queue = {item["code"]: item for item in review.review_queue(store, "alice", limit=9)}

@@ -7,9 +7,10 @@ import pytest
 from docx import Document
 from viewer_support import AUTO_CODER, build_project
 
-from reltext import Project, review
+from reltext import Project
+from reltext.review import decisions as review
 from reltext.model import Verdict
-from reltext.segments import by_case, context
+from reltext.analysis.segments import by_case, context
 
 
 @pytest.fixture

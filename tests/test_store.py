@@ -7,10 +7,10 @@ import threading
 import pytest
 from sqlalchemy import text
 
-from reltext import migrations
+from reltext.store import migrations
 from reltext.errors import ProjectError
 from reltext.model import Transcript, Turn
-from reltext.store import Store
+from reltext.store.database import Store
 
 
 def make_transcript(transcript_id: str = "t1", words: str = "Hello there.") -> Transcript:

@@ -13,14 +13,14 @@ from sqlalchemy import text
 
 from reltext.errors import CodebookError, ReltextError
 from reltext.project import Project
-from reltext.topic_codes import candidate_codes, promote_topic, topic_code_table
-from reltext.topic_views import (
+from reltext.topics.codes import candidate_codes, promote_topic, topic_code_table
+from reltext.topics.views import (
     plot_topic_distribution,
     topic_distribution,
     topics_frame,
     turn_topics_frame,
 )
-from reltext.topics import (
+from reltext.topics.fitting import (
     TopicSettings,
     assign_topics,
     content_words,
@@ -241,7 +241,7 @@ def test_topics_promote_adds_a_valid_draft_code_keeping_the_file(project, tmp_pa
 
 
 def test_topics_promote_creates_a_codebook_the_loader_accepts(project, tmp_path):
-    codebook_module = pytest.importorskip("reltext.codebook")
+    codebook_module = pytest.importorskip("reltext.coding.codebook")
     fit_topics(project.store, FAST)
     path = tmp_path / "emergent.yaml"
     promote_topic(project.store, 0, key="theme_zero", codebook=path)

@@ -12,7 +12,7 @@ from streamlit.testing.v1 import AppTest
 from viewer_support import AUTO_CODER, HOSTILE, build_project
 
 from reltext.cli.view import app_script, streamlit_command
-from reltext.store import Store
+from reltext.store.database import Store
 from reltext.viewer.markup import highlighted
 
 APP = Path(__file__).resolve().parent.parent / "app" / "streamlit_app.py"
@@ -213,7 +213,7 @@ def test_viewer_agreement_shows_the_learned_coders_evaluation(small_gold, tmp_pa
 
 
 def test_viewer_blind_mode_hides_other_reviewers(project, monkeypatch):
-    from reltext import review
+    from reltext.review import decisions as review
 
     store = Store.open(project)
     review.add_code(store, "bob", "int01", "0", "connection")
@@ -290,7 +290,7 @@ def test_viewer_every_page_of_an_empty_project(tmp_path, monkeypatch):
 
 
 def test_viewer_analysis_plots_with_decisions_applied(project):
-    from reltext import review
+    from reltext.review import decisions as review
 
     app = _app("Analysis")
     assert len(app.get("plotly_chart")) == 1  # only the open tab is drawn: the balance
@@ -338,7 +338,7 @@ def test_viewer_relational_web_tab_draws_the_chosen_participants_web(project):
 
 
 def test_viewer_reads_the_coded_turns_in_the_background_once_a_page_is_drawn(project):
-    from reltext.effective import CodedTurns, default_coder
+    from reltext.review.effective import CodedTurns, default_coder
     from reltext.viewer import analysis
 
     _app("Corpus")  # the first page starts the reading
@@ -355,7 +355,7 @@ def test_viewer_reads_the_coded_turns_in_the_background_once_a_page_is_drawn(pro
 def test_viewer_reads_a_coding_runs_codings_before_anyone_clicks(project, monkeypatch):
     import time
 
-    from reltext.effective import default_coder
+    from reltext.review.effective import default_coder
     from reltext.model import Origin
     from reltext.viewer import analysis
 
@@ -379,7 +379,7 @@ def test_viewer_reads_a_coding_runs_codings_before_anyone_clicks(project, monkey
 
 
 def test_viewer_server_reads_the_coded_turns_before_it_serves(project):
-    from reltext.effective import default_coder
+    from reltext.review.effective import default_coder
     from reltext.viewer import analysis, serve, web_worker
 
     analysis.forget_readings()
@@ -404,7 +404,7 @@ def test_viewer_server_leaves_a_missing_project_to_the_first_page(tmp_path, monk
 @pytest.mark.slow  # fits a (fast, TF-IDF + k-means) topic model: about ten seconds
 def test_viewer_topics_page_once_a_model_is_fitted(tmp_path, monkeypatch):
     from reltext.project import Project
-    from reltext.topics import TopicSettings, fit_topics
+    from reltext.topics.fitting import TopicSettings, fit_topics
 
     db = tmp_path / "topics.db"
     with Project(db) as project:

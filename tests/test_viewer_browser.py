@@ -15,7 +15,7 @@ import pytest
 from sqlalchemy import text
 from viewer_support import build_project
 
-from reltext.store import Store
+from reltext.store.database import Store
 
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",

@@ -21,7 +21,7 @@ from viewer_support import build_project
 
 from reltext.model import Verdict
 from reltext.project import Project
-from reltext.review import decide
+from reltext.review.decisions import decide
 from reltext.viewer.markup import md, transcript_link
 
 APP = Path(__file__).resolve().parent.parent / "app" / "streamlit_app.py"

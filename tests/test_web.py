@@ -9,7 +9,7 @@ import networkx as nx
 import pytest
 
 from reltext.errors import ReltextError
-from reltext.web import CENTRE, relational_web, web_elements, web_tables, write_web
+from reltext.analysis.webs import CENTRE, relational_web, web_elements, web_tables, write_web
 
 
 @pytest.fixture
@@ -79,7 +79,7 @@ def test_web_colours_each_edge_by_the_codes_where_its_interactant_is_mentioned(t
     """Losses read as losses: a dead mother, an estranged brother and friends who went are
     not goods because the same turn praises the group."""
     from reltext import Project
-    from reltext.web import balance_colour
+    from reltext.analysis.webs import balance_colour
 
     table = tmp_path / "turns.csv"
     table.write_text(

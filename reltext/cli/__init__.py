@@ -32,7 +32,7 @@ class ReltextGroup(click.Group):
 def table_output(command: Callable[..., Any]) -> Callable[..., Any]:
     """``--format csv|parquet|jsonl``, ``--out FILE`` and ``--keep-formulas`` on an export
     command."""
-    from ..export import TABLE_FORMATS
+    from ..exchange.tables import TABLE_FORMATS
 
     command = click.option(
         "--keep-formulas", is_flag=True,

@@ -11,7 +11,7 @@ import click
 
 from ..errors import ReltextError
 from ..files import check_folder
-from ..export import write_table
+from ..exchange.tables import write_table
 from . import CONTEXT_SETTINGS, db_option, main, open_project, table
 
 CODER_HELP = ("Whose codings (e.g. rules:relational@1.0, human:alice); default: the automatic "
@@ -98,7 +98,7 @@ def web(participant: str | None, role: str | None, group: str | None, out: str,
         kind = column
     project = open_project(db)
     graph = project.web(value, group=kind, coder=coder, lexicon=lexicon, progress=_progress)
-    from ..web import write_web
+    from ..analysis.webs import write_web
 
     path = write_web(graph, out)
     click.echo(f"Wrote the web of {kind} {value} ({len(graph) - 1} interactants) to {path}.")
@@ -227,7 +227,7 @@ def _by(by: str) -> list[str] | str:
 
 
 def _plot_matrix(matrix: Any, plot: str, *, by: str, normalise: str) -> None:
-    from ..figures import heatmap, save_figure
+    from ..analysis.figures import heatmap, save_figure
 
     path = Path(plot)
     if path.suffix.lower() not in (".svg", ".png"):

@@ -6,12 +6,12 @@ import json
 
 import click
 
-from ..agreement import json_safe
-from ..batch import ENGINES
-from ..codebook import codebook_from_qdc, codebook_to_qdc, codebook_to_yaml, load_codebook
-from ..coding import CODERS
+from ..review.agreement import json_safe
+from ..coding.batch import ENGINES
+from ..coding.codebook import codebook_from_qdc, codebook_to_qdc, codebook_to_yaml, load_codebook
+from ..autocode import CODERS
 from ..files import write_text
-from ..nlp import DEFAULT_PIPELINE
+from ..coding.nlp import DEFAULT_PIPELINE
 from . import CONTEXT_SETTINGS, ReltextGroup, db_option, main, open_project
 
 

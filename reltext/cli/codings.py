@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import click
 
-from ..export import write_table
+from ..exchange.tables import write_table
 from . import CONTEXT_SETTINGS, db_option, export, main, open_project, table, table_output
 
 @export.command("codings", context_settings=CONTEXT_SETTINGS)
@@ -47,7 +47,7 @@ def import_codings_command(file: str, coder: str, codebook: str | None, db: str 
     """
     known = None
     if codebook is not None:
-        from ..codebook import load_codebook
+        from ..coding.codebook import load_codebook
 
         known = list(load_codebook(codebook).keys)
     counts = open_project(db).import_codings(file, coder=coder, known_codes=known)
@@ -99,7 +99,7 @@ def segments(code: str, role: tuple[str, ...], wave: tuple[str, ...], site: tupl
         reltext segments --code connection --role "STR worker"
         reltext segments --code trust --wave 2 --state accepted --out trust.docx
     """
-    from ..segments import attribution, by_case, write_segments
+    from ..analysis.segments import attribution, by_case, write_segments
 
     filters: dict[str, list[str]] = {}
     for name, values in (("role", role), ("wave", wave), ("site", site)):

@@ -7,9 +7,9 @@ import sys
 
 import click
 
-from ..export import write_table
-from ..pseudonymise import SCOPES, write_report
-from ..readers import FORMATS
+from ..exchange.tables import write_table
+from ..corpus.pseudonymise import SCOPES, write_report
+from ..corpus.readers import FORMATS
 from . import CONTEXT_SETTINGS, db_option, export, main, open_project, table, table_output
 from .privacy import build_pseudonymiser
 

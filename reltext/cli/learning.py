@@ -9,7 +9,7 @@ from pathlib import Path
 import click
 
 from ..errors import ReltextError
-from ..export import write_table
+from ..exchange.tables import write_table
 from ..files import check_folder, write_text
 from . import CONTEXT_SETTINGS, db_option, export, main, open_project, table, table_output
 
@@ -91,7 +91,7 @@ def train(base: bool, corpora: tuple[tuple[str, str], ...], clean: tuple[tuple[s
                f"({manifest['features']['embedding']} features).")
     import pandas as pd
 
-    from .. import training
+    from ..learning import training
 
     *rows, _ = training.evaluation(manifest)
     frame = pd.DataFrame(rows)[["code", "positives", "threshold", "kappa", "auto",
@@ -110,7 +110,7 @@ def train(base: bool, corpora: tuple[tuple[str, str], ...], clean: tuple[tuple[s
         write_text(json_out, json.dumps(report, indent=2))
         click.echo(f"Wrote the report to {json_out}.")
     if plot_out:
-        from ..figures import reliability, save_figure
+        from ..analysis.figures import reliability, save_figure
 
         figure = reliability(report["calibration"], title=(
             f"Learned probabilities on unseen transcripts ({report['transcripts']} "
@@ -143,9 +143,9 @@ def train_base_model(corpora, clean, out: str | None, seed: int, codebook: str |
     """``reltext train --base``: the relational model from a coded corpus, with progress."""
     import time
 
-    from ..codebook import load_codebook
-    from ..coders.reader import TurnReader
-    from ..relational_training import FOLDS, LAYERS, read_corpus, train_base
+    from ..coding.codebook import load_codebook
+    from ..coding.coders.reader import TurnReader
+    from ..learning.relational_training import FOLDS, LAYERS, read_corpus, train_base
 
     if not out:
         raise click.UsageError("--base needs --out FOLDER, where the model is written.")
@@ -225,7 +225,7 @@ def models(as_json: bool, db: str | None) -> None:
     """
     project = open_project(db)
     if as_json:
-        from ..training import list_models
+        from ..learning.training import list_models
 
         click.echo(json.dumps(list_models(project.store), indent=2, default=str))
         return
@@ -298,7 +298,7 @@ def export_answers(format: str, out: str, keep_formulas: bool, db: str | None) -
     Example:
         reltext export answers --format csv --out answers.csv
     """
-    from ..active_learning import answers_frame
+    from ..learning.questions import answers_frame
 
     frame = answers_frame(open_project(db).store)
     path = write_table(frame, out, format, keep_formulas=keep_formulas)

@@ -7,7 +7,7 @@ from pathlib import Path
 import click
 
 from ..files import check_folder
-from ..pseudonymise import SCOPES, PseudonymKey, Pseudonymiser, read_names
+from ..corpus.pseudonymise import SCOPES, PseudonymKey, Pseudonymiser, read_names
 from . import CONTEXT_SETTINGS, db_option, main, open_project
 
 

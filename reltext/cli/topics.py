@@ -9,10 +9,10 @@ from typing import Any
 import click
 
 from ..errors import ReltextError
-from ..export import write_table
+from ..exchange.tables import write_table
 from ..files import atomic_path
-from ..topic_views import TURN_TOPIC_COLUMNS, plot_topic_distribution
-from ..topics import EMBEDDINGS, RUN_KIND, UNITS, TopicSettings, parse_where
+from ..topics.views import TURN_TOPIC_COLUMNS, plot_topic_distribution
+from ..topics.fitting import EMBEDDINGS, RUN_KIND, UNITS, TopicSettings, parse_where
 from . import (CONTEXT_SETTINGS, ReltextGroup, db_option, export, main, open_project, table,
                table_output)
 

@@ -1,7 +1,7 @@
 """The Analysis page: goods and evils, SOS profiles, co-occurrence and relational webs.
 
-Plots (plotly) over the analyses of :mod:`reltext.balance`, :mod:`reltext.cooccurrence`
-and :mod:`reltext.web`, read through the effective codings (review decisions applied).
+Plots (plotly) over the analyses of :mod:`reltext.analysis.balance`, :mod:`reltext.analysis.cooccurrence`
+and :mod:`reltext.analysis.webs`, read through the effective codings (review decisions applied).
 """
 
 from __future__ import annotations
@@ -20,12 +20,12 @@ import plotly.graph_objects as go
 import streamlit as st
 from sqlalchemy.exc import SQLAlchemyError
 
-from ..balance import relational_balance, sos_profile
-from ..cooccurrence import code_cooccurrence
-from ..effective import CodedTurns, TurnTable, default_coder, read_turns
+from ..analysis.balance import relational_balance, sos_profile
+from ..analysis.cooccurrence import code_cooccurrence
+from ..review.effective import CodedTurns, TurnTable, default_coder, read_turns
 from ..errors import ReltextError
 from ..project import Project
-from ..store import Store
+from ..store.database import Store
 from . import web_worker
 from .markup import md
 from .pages import Session, project_version
@@ -172,7 +172,7 @@ def settle() -> None:
 def _prepare_webs() -> None:
     """What the first web would otherwise wait for here: networkx, and plotly's scatter
     traces (each loaded on first use, a quarter of a second or so)."""
-    importlib.import_module("reltext.web")
+    importlib.import_module("reltext.analysis.webs")
     go.Figure(go.Scatter(x=[0], y=[0], mode="markers+text", text=[""]))
 
 
@@ -281,7 +281,7 @@ def _escaped(frame: pd.DataFrame, column: str) -> pd.DataFrame:
 
 
 def _render_web(store: Store, turns: pd.DataFrame, coder: str) -> None:
-    from ..web import LEGEND, balance_colour  # networkx: loaded once a web is asked for
+    from ..analysis.webs import LEGEND, balance_colour  # networkx: loaded once a web is asked for
 
     if "participant" not in turns.columns:
         st.write("Webs are drawn per participant: give transcripts a participant in the "

@@ -15,8 +15,8 @@ import streamlit as st
 
 # Absolute imports: an installed reltext without the app/ folder runs this file as the script.
 from reltext.errors import ReltextError
-from reltext.review import check_reviewer
-from reltext.store import Store, resolve_db_path
+from reltext.review.decisions import check_reviewer
+from reltext.store.database import Store, resolve_db_path
 from reltext.viewer import analysis, browser, codes, pages, topics
 from reltext.viewer.markup import md
 

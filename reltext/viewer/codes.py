@@ -1,6 +1,6 @@
 """The Codes page: every segment of a code as quotes, by case, filtered and exported.
 
-The viewer's face of :mod:`reltext.segments` (``reltext segments`` is the other): pick a
+The viewer's face of :mod:`reltext.analysis.segments` (``reltext segments`` is the other): pick a
 code, narrow by role, wave, site, coder, review state or any other attribute, read the
 counts by case and the quotes, each a link to its turn in context, and download them as
 CSV or as a Word document.
@@ -12,10 +12,10 @@ from html import escape
 
 import streamlit as st
 
-from .. import review
-from ..segments import STATES, attribution, by_case, marked, segments, segments_docx
-from ..spreadsheet import csv_bytes
-from ..store import Store
+from ..review import decisions as review
+from ..analysis.segments import STATES, attribution, by_case, marked, segments, segments_docx
+from ..exchange.spreadsheet import csv_bytes
+from ..store.database import Store
 from .markup import md, name_html
 from .pages import Session
 

@@ -4,7 +4,7 @@ Streamlit cannot read a browser's text selection, so a small component (``manual
 served from this package, nothing fetched) watches the turns the reader draws: select words
 of a turn, or click its speaker for the whole turn, and a palette asks for the code and a
 memo; a click on one of your own codes changes or removes it. Each act comes back here as
-one trigger and becomes a decision of :mod:`reltext.review`: ``add_code`` (a
+one trigger and becomes a decision of :mod:`reltext.review.decisions`: ``add_code`` (a
 ``human:<reviewer>`` coding), ``correct``, ``memo`` or ``remove``, all appended and undone
 with the same Undo as on the Review page.
 """
@@ -18,10 +18,10 @@ from typing import Any
 import streamlit as st
 import streamlit.components.v2 as components
 
-from .. import review
+from ..review import decisions as review
 from ..errors import ReltextError
 from ..model import Verdict
-from ..store import Store
+from ..store.database import Store
 from .markup import md
 
 _JS = (Path(__file__).with_name("manual.js")).read_text(encoding="utf-8")

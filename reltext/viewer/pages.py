@@ -1,6 +1,6 @@
-"""The viewer's pages, one ``render_*`` function each, over :mod:`reltext.review`.
+"""The viewer's pages, one ``render_*`` function each, over :mod:`reltext.review.decisions`.
 
-Every function takes the open :class:`~reltext.store.Store` and the :class:`Session`
+Every function takes the open :class:`~reltext.store.database.Store` and the :class:`Session`
 (who reviews, blind or not); text from the project reaches the page escaped, through
 :mod:`reltext.viewer.markup`, or as plain Streamlit text.
 """
@@ -19,14 +19,15 @@ import pandas as pd
 import plotly.express as px
 import streamlit as st
 
-from .. import active_learning, review, training
+from ..learning import questions as active_learning, training
+from ..review import decisions as review
 from ..errors import ReltextError
-from ..effective import REVIEW_COLUMNS, codings_with_review
-from ..export import CODING_COLUMNS
-from ..spreadsheet import csv_bytes
+from ..review.effective import REVIEW_COLUMNS, codings_with_review
+from ..exchange.tables import CODING_COLUMNS
+from ..exchange.spreadsheet import csv_bytes
 from ..model import Verdict
-from ..refi import write_qdpx
-from ..store import Store
+from ..exchange.refi import write_qdpx
+from ..store.database import Store
 from .markup import (code_chip, highlighted, md, name_html, previous_turn, transcript_link,
                      turn_blocks)
 from .manual import coding_palette

@@ -19,7 +19,7 @@ from ..errors import ReltextError
 
 def prepare() -> None:
     """Load the app and read the coded turns of the project named by ``RELTEXT_DB``."""
-    from ..store import Store, resolve_db_path
+    from ..store.database import Store, resolve_db_path
 
     # Cached functions are checked as they are defined, before the runtime exists here;
     # Streamlit warns about that, and the caches work all the same once it runs.

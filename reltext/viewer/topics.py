@@ -7,9 +7,9 @@ from html import escape
 import plotly.express as px
 import streamlit as st
 
-from ..store import Store
-from ..topic_views import topics_frame, turn_topics_frame
-from ..topics import RUN_KIND
+from ..store.database import Store
+from ..topics.views import topics_frame, turn_topics_frame
+from ..topics.fitting import RUN_KIND
 from .markup import transcript_link
 from .pages import Session, project_version
 

@@ -22,7 +22,7 @@ import threading
 from dataclasses import asdict
 from typing import IO
 
-from ..interactants import Interactant, cached_extractor
+from ..analysis.interactants import Interactant, cached_extractor
 
 _lock = threading.Lock()  # one request at a time on the pipes
 _processes: list[subprocess.Popen[str]] = []

@@ -1,0 +1,3 @@
+"""Emergent themes: BERTopic topics over turns (``fitting``), set against the codebook
+(``codes``) and shown as tables and plots (``views``).
+"""
