@@ -1,4 +1,5 @@
-"""Writing output files so that a failed or killed write never leaves half a file."""
+"""Files in and out: where the project file is, an input read whole or refused in one line,
+and output written so that a failed or killed write never leaves half a file."""
 
 from __future__ import annotations
 
@@ -9,6 +10,25 @@ from contextlib import contextmanager
 from pathlib import Path
 
 from .errors import ReltextError
+
+DEFAULT_DB = "reltext.db"
+
+
+def resolve_db_path(db: str | os.PathLike[str] | None) -> Path:
+    """The project file: ``db`` if given, else ``$RELTEXT_DB``, else ``reltext.db`` here."""
+    return Path(db or os.environ.get("RELTEXT_DB") or DEFAULT_DB)
+
+
+def read_input(path: str | Path, what: str, *, fix: str,
+               error: type[ReltextError] = ReltextError) -> bytes:
+    """The bytes of an input file; ``error`` ("cannot read the <what> (reason)") if it cannot
+    be read."""
+    path = Path(path)
+    try:
+        return path.read_bytes()
+    except OSError as failure:
+        raise error(f"cannot read the {what} ({failure.strerror})", path=path,
+                    fix=fix) from failure
 
 
 def check_folder(out: str | Path, *, fix: str = "Create it first, or write the file elsewhere."

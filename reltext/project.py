@@ -33,8 +33,8 @@ from .exchange.refi import ExportSummary, write_qdpx
 from .store.database import Store
 from .topics.codes import candidate_codes, promote_topic, topic_code_table
 from .topics.views import topic_distribution, topics_frame, turn_topics_frame
-from .topics.fitting import RUN_KIND as TOPICS_RUN
-from .topics.fitting import TopicSettings, TopicsResult, assign_topics, fit_topics
+from .topics.fitting import (TopicSettings, TopicsResult, assign_topics, fit_topics, has_topics,
+                             topic_runs)
 
 if TYPE_CHECKING:
     import networkx as nx
@@ -362,6 +362,10 @@ class Project:
         """Give turns ingested since a topics run their topics, without refitting."""
         return assign_topics(self.store, run_id, progress=progress)
 
+    def topic_runs(self) -> list[dict[str, Any]]:
+        """Every topics run with its settings, oldest first."""
+        return topic_runs(self.store)
+
     def topics(self, run_id: str | None = None) -> pd.DataFrame:
         """The topics of a run (the latest by default): ``topic_id, size, label, words``, ..."""
         return topics_frame(self.store, run_id)
@@ -528,10 +532,7 @@ class Project:
 
     def topics_table(self) -> pd.DataFrame | None:
         """The latest fitted topics (``topic_id, size, label, words``...); None when none were."""
-        with self.store.read() as conn:
-            if self.store.latest_run(conn, TOPICS_RUN) is None:
-                return None
-        return topics_frame(self.store)
+        return topics_frame(self.store) if has_topics(self.store) else None
 
     def report(self, out: str | os.PathLike[str], *, format: str | None = None,
                coder: str | None = None, lexicon: str | os.PathLike[str] | None = None,

@@ -23,6 +23,8 @@ LAYERS = [
     {"cli", "viewer"},
 ]
 LEVEL = {wing: level for level, wings in enumerate(LAYERS) for wing in wings}
+# The faces reach the project database only through the Project API and the wings' functions.
+FACES = {"cli", "viewer"}
 
 
 def _wing(module: str) -> str:
@@ -85,6 +87,8 @@ def layering_breaches(edges: list[tuple[str, str, int]]) -> list[str]:
             breaches.append(f"{where}: a wing missing from LAYERS")
         elif LEVEL[imported] > LEVEL[source]:
             breaches.append(f"{where}: {imported} sits above {source}")
+        elif source in FACES and imported == "store":
+            breaches.append(f"{where}: the faces sit on the Project API, not the store")
     return breaches
 
 
@@ -92,17 +96,41 @@ def test_architecture_every_import_respects_the_layers():
     assert layering_breaches(package_imports()) == []
 
 
+def store_transactions(root: Path = PACKAGE) -> list[str]:
+    """Where a face opens a transaction on the store itself (``store.read()``/``write()``)."""
+    found = []
+    for face in sorted(FACES):
+        for path in sorted((root / face).rglob("*.py")):
+            for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+                if (isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute)
+                        and node.func.attr in ("read", "write")
+                        and "store" in ast.unparse(node.func.value)):
+                    found.append(f"{path.relative_to(root)}:{node.lineno}")
+    return found
+
+
+def test_architecture_the_faces_never_query_the_store():
+    assert store_transactions() == []
+
+
 def test_architecture_every_wing_says_what_it_owns():
     for folder in sorted(p for p in PACKAGE.iterdir() if (p / "__init__.py").is_file()):
         assert ast.get_docstring(ast.parse((folder / "__init__.py").read_text())), folder.name
 
 
-def test_architecture_check_catches_an_upward_import(tmp_path):
+def test_architecture_check_catches_a_face_on_the_store_and_an_upward_import(tmp_path):
+    (tmp_path / "viewer").mkdir()
+    (tmp_path / "viewer" / "pages.py").write_text(
+        "from ..store.database import Store\n"
+        "def page(store):\n    with store.read() as conn:\n        return conn\n")
     (tmp_path / "store").mkdir()
     (tmp_path / "store" / "database.py").write_text(
         "from ..review import decisions\n"
         "from typing import TYPE_CHECKING\n"
         "if TYPE_CHECKING:\n    from ..project import Project\n")
     breaches = layering_breaches(package_imports(tmp_path))
-    assert breaches == ["reltext.store.database (line 1) imports reltext.review: "
-                        "review sits above store"]
+    assert breaches == [
+        "reltext.store.database (line 1) imports reltext.review: review sits above store",
+        "reltext.viewer.pages (line 1) imports reltext.store.database: the faces sit on the "
+        "Project API, not the store"]
+    assert store_transactions(tmp_path) == ["viewer/pages.py:3"]

@@ -59,6 +59,23 @@ def db_option(command: Callable[..., Any]) -> Callable[..., Any]:
     return wrapper
 
 
+# Research interviewers' turns are context, not data: the commands that count turns leave
+# them out unless asked.
+interviewers_option = click.option(
+    "--interviewers", is_flag=True,
+    help="Also count research interviewers' turns (context, not data, by default).")
+json_option = click.option("--json", "json_out", type=click.Path(), default=None,
+                           help="Also write the figures as JSON to this file.")
+
+
+def write_export(frame: Any, out: str, format: str, *, keep_formulas: bool, what: str) -> None:
+    """Write an export command's table and say what was written where."""
+    from ..exchange.tables import write_table
+
+    path = write_table(frame, out, format, keep_formulas=keep_formulas)
+    click.echo(f"Wrote {len(frame)} {what} to {path}.")
+
+
 def open_project(db: str | None, *, create: bool = False) -> Project:
     return Project(db, create=create)
 

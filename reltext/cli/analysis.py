@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import sys
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -12,7 +12,7 @@ import click
 from ..errors import ReltextError
 from ..files import check_folder
 from ..exchange.tables import write_table
-from . import CONTEXT_SETTINGS, db_option, main, open_project, table
+from . import CONTEXT_SETTINGS, db_option, interviewers_option, main, open_project, table
 
 CODER_HELP = ("Whose codings (e.g. rules:relational@1.0, human:alice); default: the automatic "
               "coder with most codings, else a person. Review decisions always apply.")
@@ -34,6 +34,19 @@ def _table_out(frame: Any, out: str | None, *, index: bool = False) -> None:
         return
     path = write_table(frame, out, "csv")
     click.echo(f"Wrote {len(frame)} rows to {path}.")
+
+
+def grouped_counts(command: Callable[..., Any]) -> Callable[..., Any]:
+    """``--by``, ``--coder``, ``--out`` and ``--interviewers`` of a command that counts coded
+    turns by group."""
+    for option in reversed([
+            click.option("--by", default="speaker", show_default=True, help=BY_HELP),
+            click.option("--coder", default=None, help=CODER_HELP),
+            click.option("--out", default=None, type=click.Path(dir_okay=False),
+                         help="Write a CSV file."),
+            interviewers_option]):
+        command = option(command)
+    return command
 
 
 @main.command(context_settings=CONTEXT_SETTINGS)
@@ -105,11 +118,7 @@ def web(participant: str | None, role: str | None, group: str | None, out: str,
 
 
 @main.command(context_settings=CONTEXT_SETTINGS)
-@click.option("--by", default="speaker", show_default=True, help=BY_HELP)
-@click.option("--coder", default=None, help=CODER_HELP)
-@click.option("--out", default=None, type=click.Path(dir_okay=False), help="Write a CSV file.")
-@click.option("--interviewers", is_flag=True,
-              help="Also count research interviewers' turns (context, not data, by default).")
+@grouped_counts
 @db_option
 def balance(by: str, coder: str | None, out: str | None, interviewers: bool,
             db: str | None) -> None:
@@ -130,11 +139,7 @@ def balance(by: str, coder: str | None, out: str | None, interviewers: bool,
 
 
 @main.command(context_settings=CONTEXT_SETTINGS)
-@click.option("--by", default="speaker", show_default=True, help=BY_HELP)
-@click.option("--coder", default=None, help=CODER_HELP)
-@click.option("--out", default=None, type=click.Path(dir_okay=False), help="Write a CSV file.")
-@click.option("--interviewers", is_flag=True,
-              help="Also count research interviewers' turns (context, not data, by default).")
+@grouped_counts
 @db_option
 def profiles(by: str, coder: str | None, out: str | None, interviewers: bool,
              db: str | None) -> None:

@@ -12,7 +12,8 @@ from ..coding.codebook import codebook_from_qdc, codebook_to_qdc, codebook_to_ya
 from ..autocode import CODERS
 from ..files import write_text
 from ..coding.nlp import DEFAULT_PIPELINE
-from . import CONTEXT_SETTINGS, ReltextGroup, db_option, main, open_project
+from . import (CONTEXT_SETTINGS, ReltextGroup, db_option, interviewers_option, json_option, main,
+               open_project)
 
 
 @main.command("code", context_settings=CONTEXT_SETTINGS)
@@ -97,10 +98,8 @@ def _rate(step) -> str | None:
               help="Gold codings CSV (transcript_id,turn_id,codes).")
 @click.option("--coder", default=None,
               help="The coder to score (default: the latest automatic coder).")
-@click.option("--json", "json_out", type=click.Path(), default=None,
-              help="Also write the figures as JSON to this file.")
-@click.option("--interviewers", is_flag=True,
-              help="Also count research interviewers' turns (context, not data, by default).")
+@json_option
+@interviewers_option
 @db_option
 def evaluate_command(gold: str, coder: str | None, json_out: str | None, interviewers: bool,
                      db: str | None) -> None:
@@ -130,10 +129,8 @@ def evaluate_command(gold: str, coder: str | None, json_out: str | None, intervi
 @main.command("agreement", context_settings=CONTEXT_SETTINGS)
 @click.option("--coder", "coders", multiple=True, required=True,
               help="A coder; give exactly two (e.g. --coder human:alice --coder human:bob).")
-@click.option("--json", "json_out", type=click.Path(), default=None,
-              help="Also write the figures as JSON to this file.")
-@click.option("--interviewers", is_flag=True,
-              help="Also count research interviewers' turns (context, not data, by default).")
+@json_option
+@interviewers_option
 @db_option
 def agreement_command(coders: tuple[str, ...], json_out: str | None, interviewers: bool,
                       db: str | None) -> None:

@@ -7,10 +7,10 @@ import sys
 
 import click
 
-from ..exchange.tables import write_table
 from ..corpus.pseudonymise import SCOPES, write_report
 from ..corpus.readers import FORMATS
-from . import CONTEXT_SETTINGS, db_option, export, main, open_project, table, table_output
+from . import (CONTEXT_SETTINGS, db_option, export, main, open_project, table, table_output,
+               write_export)
 from .privacy import build_pseudonymiser
 
 @main.command(context_settings=CONTEXT_SETTINGS)
@@ -141,5 +141,4 @@ def export_turns(format: str, out: str, keep_formulas: bool, db: str | None) -> 
         reltext export turns --format csv --out turns.csv
     """
     frame = open_project(db).turns()
-    path = write_table(frame, out, format, keep_formulas=keep_formulas)
-    click.echo(f"Wrote {len(frame)} turns to {path}.")
+    write_export(frame, out, format, keep_formulas=keep_formulas, what="turns")

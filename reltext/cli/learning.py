@@ -9,9 +9,9 @@ from pathlib import Path
 import click
 
 from ..errors import ReltextError
-from ..exchange.tables import write_table
 from ..files import check_folder, write_text
-from . import CONTEXT_SETTINGS, db_option, export, main, open_project, table, table_output
+from . import (CONTEXT_SETTINGS, db_option, export, main, open_project, table, table_output,
+               write_export)
 
 
 @main.command(context_settings=CONTEXT_SETTINGS)
@@ -301,5 +301,4 @@ def export_answers(format: str, out: str, keep_formulas: bool, db: str | None) -
     from ..learning.questions import answers_frame
 
     frame = answers_frame(open_project(db).store)
-    path = write_table(frame, out, format, keep_formulas=keep_formulas)
-    click.echo(f"Wrote {len(frame)} answers to {path}.")
+    write_export(frame, out, format, keep_formulas=keep_formulas, what="answers")

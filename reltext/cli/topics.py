@@ -12,9 +12,9 @@ from ..errors import ReltextError
 from ..exchange.tables import write_table
 from ..files import atomic_path
 from ..topics.views import TURN_TOPIC_COLUMNS, plot_topic_distribution
-from ..topics.fitting import EMBEDDINGS, RUN_KIND, UNITS, TopicSettings, parse_where
+from ..topics.fitting import EMBEDDINGS, UNITS, TopicSettings, parse_where
 from . import (CONTEXT_SETTINGS, ReltextGroup, db_option, export, main, open_project, table,
-               table_output)
+               table_output, write_export)
 
 run_option = click.option("--run", "run_id", default=None, metavar="RUN_ID",
                           help="The topics run (default: the latest).")
@@ -129,8 +129,7 @@ def runs(db: str | None) -> None:
         reltext topics runs
     """
     project = open_project(db)
-    with project.store.read() as conn:
-        found = project.store.list_runs(conn, kind=RUN_KIND)
+    found = project.topic_runs()
     if not found:
         click.echo("No topics runs yet: fit one with 'reltext topics'.")
         return
@@ -303,8 +302,7 @@ def export_topics(format: str, out: str, keep_formulas: bool, run_id: str | None
         reltext export topics --format csv --out topics.csv
     """
     frame = open_project(db).topics(run_id)
-    path = write_table(frame, out, format, keep_formulas=keep_formulas)
-    click.echo(f"Wrote {len(frame)} topics to {path}.")
+    write_export(frame, out, format, keep_formulas=keep_formulas, what="topics")
 
 
 @export.command("turn-topics", context_settings=CONTEXT_SETTINGS)

@@ -10,7 +10,7 @@ import click
 
 from ..errors import MissingExtraError
 from ..review.decisions import check_reviewer
-from ..store.database import resolve_db_path
+from ..files import resolve_db_path
 from . import CONTEXT_SETTINGS, db_option, main, open_project
 
 PACKAGE = Path(__file__).resolve().parent.parent

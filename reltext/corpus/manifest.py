@@ -27,6 +27,7 @@ from typing import Any
 import yaml
 
 from ..errors import ManifestError
+from ..files import read_input
 from .readers.encoding import decode_text
 
 KEY_COLUMNS = ("transcript", "transcript_id", "file")
@@ -68,11 +69,8 @@ def load_manifest(path: str | Path) -> Manifest:
         ManifestError: the file is unreadable or malformed; the message names the place.
     """
     path = Path(path)
-    try:
-        data = path.read_bytes()
-    except OSError as error:
-        raise ManifestError(f"cannot read the manifest ({error.strerror})", path=path,
-                            fix="Check the path given to --manifest.") from error
+    data = read_input(path, "manifest", fix="Check the path given to --manifest.",
+                      error=ManifestError)
     text = decode_text(data, path)
     if path.suffix.lower() in (".yaml", ".yml"):
         return _from_yaml(text, path)

@@ -33,7 +33,7 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import ReltextError
-from ..files import atomic_path
+from ..files import atomic_path, read_input
 from .ingest import content_hash
 from ..model import Transcript, Turn
 from ..coding.nlp import text_pieces
@@ -94,11 +94,7 @@ def read_names(path: str | Path) -> list[str]:
         ReltextError: the file cannot be read.
     """
     path = Path(path)
-    try:
-        data = path.read_bytes()
-    except OSError as error:
-        raise ReltextError(f"cannot read the names file ({error.strerror})", path=path,
-                           fix="Check the path given to --names.") from error
+    data = read_input(path, "names file", fix="Check the path given to --names.")
     names = []
     for row in csv.reader(io.StringIO(decode_text(data, path))):
         name = row[0].strip() if row else ""

@@ -123,3 +123,9 @@ def write_table(frame: pd.DataFrame, out: str | Path, format: str, *,
         else:
             frame.to_json(temporary, orient="records", lines=True, force_ascii=False)
     return Path(out)
+
+
+def count_codings(store: Store) -> tuple[int, int]:
+    """``(codings, coders)`` on current turns."""
+    with store.read() as conn:
+        return store.count_codings(conn)

@@ -74,7 +74,7 @@ def review_queue(store: Store, *, n: int = 20, code: str | None = None,
     with store.read() as conn:
         human: dict[int, dict[str, set[str]]] = defaultdict(dict)
         for coder in store.human_coders(conn):
-            for turn_pk, turn_codes in store.coded_turn_pks(conn, coder).items():
+            for turn_pk, turn_codes in store.coded_turn_codes(conn, coder, by_pk=True).items():
                 human[turn_pk][coder] = turn_codes
         decisions = store.training_decisions(conn)
         decided = {(d["turn_pk"], d["code"]) for d in decisions} | {
@@ -262,3 +262,9 @@ def _row(turn: dict[str, Any], code: str, probability: float | None, threshold: 
             "threshold": None if threshold is None else round(threshold, 4),
             "score": round(score, 4), "reason": reason,
             "text": turn["text"], "turn_pk": turn["turn_pk"]}
+
+
+def answered(store: Store) -> set[tuple[int, str]]:
+    """The ``(turn_pk, code)`` pairs someone's standing answer settles."""
+    with store.read() as conn:
+        return {(a["turn_pk"], a["code"]) for a in store.answers(conn)}

@@ -289,7 +289,7 @@ def collect_training_data(store: Store, *, codes: Sequence[str],
                     f"{', '.join(available) or 'none'})",
                     fix="Import their codings first: reltext import-codings FILE --coder "
                         "human:NAME.")
-            for turn_pk, turn_codes in store.coded_turn_pks(conn, coder).items():
+            for turn_pk, turn_codes in store.coded_turn_codes(conn, coder, by_pk=True).items():
                 for code in codes:
                     votes[turn_pk][code].append(int(code in turn_codes))
         decided: dict[int, dict[str, int]] = defaultdict(dict)
@@ -767,3 +767,15 @@ def predict_codings(store: Store, model: TrainedModel, turns: Sequence[dict[str,
 def _replay(rule_codings: dict[int, list[dict[str, Any]]]) -> RuleCoder:
     """A rule coder that returns codings already computed, so the rules run once per batch."""
     return lambda turns: [c for t in turns for c in rule_codings.get(t["turn_pk"], [])]
+
+
+def newest_model_id(store: Store) -> str | None:
+    """The id of the newest learned model trained in the project; None before the first."""
+    with store.read() as conn:
+        return store.newest_model_id(conn, kind=MODEL_KIND)
+
+
+def learned_codes(store: Store, model_id: str) -> set[str]:
+    """The codes a model has a classifier for (its manifest's thresholds)."""
+    return next((set(m["manifest"].get("thresholds", {})) for m in list_models(store)
+                 if m["model_id"] == model_id), set())

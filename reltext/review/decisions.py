@@ -348,7 +348,7 @@ def raters(store: Store, *, blind_reviewer: str | None = None) -> list[Rater]:
     with store.read() as conn:
         autos = [Rater(name, "auto") for name in store.auto_coders(conn)]
         reviewers = [Rater(name, "reviewer") for name in store.reviewers(conn)]
-        humans = [Rater(name, "human") for name in store.imported_human_coders(conn)]
+        humans = [Rater(name, "human") for name in store.human_coders(conn)]
     if blind_reviewer is not None:
         return autos + [r for r in reviewers if r.name == blind_reviewer]
     return autos + reviewers + humans
@@ -597,3 +597,33 @@ def corpus_overview(store: Store, *, reviewer: str | None) -> list[dict[str, Any
     """
     with store.read() as conn:
         return store.corpus_overview(conn, reviewer=reviewer)
+
+
+def project_version(store: Store) -> tuple[str, int, int]:
+    """The project and its newest coding and decision keys: what a view of the codings and
+    their review depends on."""
+    with store.read() as conn:
+        return (str(store.path), *store.coding_version(conn))
+
+
+def coder_names(store: Store, *, people: bool = True) -> list[str]:
+    """The auto-coders, then (with ``people``) the imported human coders, by name."""
+    with store.read() as conn:
+        return store.auto_coders(conn) + (store.human_coders(conn) if people else [])
+
+
+def standing_decisions(store: Store, coding_pk: int, *, reviewer: str | None
+                       ) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+    """A coding's standing decisions (one reviewer's, if given) and its notes, oldest first."""
+    with store.read() as conn:
+        return (store.latest_states(conn, [coding_pk], reviewer=reviewer),
+                store.notes(conn, [coding_pk], reviewer=reviewer))
+
+
+def code_as_left(store: Store, reviewer: str, coding_id: str) -> str | None:
+    """The code a coding has as the reviewer left it (their correction, else its own); None
+    for an unknown coding."""
+    with store.read() as conn:
+        found = store.codings_for_review(conn, [coding_id])
+        latest = store.latest_decision(conn, found[0]["coding_pk"], reviewer) if found else None
+    return (latest or {}).get("code") or (found[0]["code"] if found else None)

@@ -313,3 +313,16 @@ def _describe_turns(turns: pd.DataFrame) -> pd.DataFrame:
         for role, own in zip(turns["role"].tolist(), own_roles)
     ]
     return turns
+
+
+def coders(store: Store) -> list[str]:
+    """Every coder that has coded turns, by name."""
+    with store.read() as conn:
+        return [row["coder"] for row in store.coders(conn)]
+
+
+def coded_turns_version(store: Store, coder: str) -> tuple[str, tuple, int]:
+    """What a coder's coded turns depend on: the project, the transcripts with the coder's
+    turns and codings, and the newest decision."""
+    with store.read() as conn:
+        return str(store.path), store.coder_version(conn, coder), store.coding_version(conn)[1]

@@ -14,6 +14,7 @@ from collections.abc import Collection
 from pathlib import Path
 
 from ..errors import ReltextError
+from ..files import read_input
 from ..model import Origin
 from ..corpus.readers.encoding import decode_text
 from ..store.database import Store
@@ -34,11 +35,7 @@ def read_codings_csv(path: str | Path, *, known_codes: Collection[str] | None = 
             ``known_codes`` (``conection``).
     """
     path = Path(path)
-    try:
-        data = path.read_bytes()
-    except OSError as error:
-        raise ReltextError(f"cannot read the codings file ({error.strerror})", path=path,
-                           fix="Check the path.") from error
+    data = read_input(path, "codings file", fix="Check the path.")
     reader = csv.DictReader(io.StringIO(decode_text(data, path), newline=""))
     fields = [name.strip() for name in reader.fieldnames or []]
     turn_column = "turn_id" if "turn_id" in fields else "utterance_id"

@@ -24,17 +24,12 @@ from uuid import uuid4
 from sqlalchemy import Connection, Engine, Row, create_engine, event, text
 from sqlalchemy import inspect as sqlalchemy_inspect
 
-from . import migrations
 from ..errors import ProjectError
+from ..files import resolve_db_path
 from ..model import Origin, Transcript, utc_now
+from . import migrations
 
-DEFAULT_DB = "reltext.db"
 BUSY_TIMEOUT_S = 60
-
-
-def resolve_db_path(db: str | os.PathLike[str] | None) -> Path:
-    """The project file: ``db`` if given, else ``$RELTEXT_DB``, else ``reltext.db`` here."""
-    return Path(db or os.environ.get("RELTEXT_DB") or DEFAULT_DB)
 
 
 def to_json(value: Mapping[str, Any] | None) -> str:
@@ -514,20 +509,22 @@ class Store:
         for row in rows.mappings():
             yield dict(row)
 
-    def coded_turn_codes(self, conn: Connection, coder: str) -> dict[tuple[str, str], set[str]]:
-        """``(transcript_id, turn_id) -> codes`` over every current turn ``coder`` has coded."""
-        result: dict[tuple[str, str], set[str]] = {}
+    def coded_turn_codes(self, conn: Connection, coder: str, *, by_pk: bool = False
+                         ) -> dict[Any, set[str]]:
+        """``(transcript_id, turn_id) -> codes`` (``turn_pk -> codes`` with ``by_pk``) over
+        every current turn ``coder`` has coded; an empty set where no code applies."""
+        result: dict[Any, set[str]] = {}
         rows = conn.execute(
             text(
-                "SELECT t.transcript_id, u.turn_id, c.code FROM coded_turns k "
+                "SELECT k.turn_pk, t.transcript_id, u.turn_id, c.code FROM coded_turns k "
                 "JOIN turns u ON u.pk = k.turn_pk JOIN transcripts t ON t.pk = u.transcript_pk "
                 "LEFT JOIN codings c ON c.turn_pk = k.turn_pk AND c.coder = k.coder "
                 "WHERE k.coder = :coder AND t.is_current = 1"
             ),
             {"coder": coder},
         )
-        for transcript_id, turn_id, code in rows:
-            codes = result.setdefault((transcript_id, turn_id), set())
+        for turn_pk, transcript_id, turn_id, code in rows:
+            codes = result.setdefault(turn_pk if by_pk else (transcript_id, turn_id), set())
             if code is not None:
                 codes.add(code)
         return result
@@ -889,15 +886,6 @@ class Store:
         )
         return set(rows.scalars())
 
-    def imported_human_coders(self, conn: Connection) -> list[str]:
-        """People whose codings were imported whole-turn (``coded_turns`` rows), by name."""
-        return list(
-            conn.execute(
-                text("SELECT DISTINCT coder FROM coded_turns WHERE coder LIKE 'human:%' "
-                     "ORDER BY coder")
-            ).scalars()
-        )
-
     def turn_rows(self, conn: Connection, turn_pks: Sequence[int]) -> dict[int, dict[str, Any]]:
         result: dict[int, dict[str, Any]] = {}
         for batch in chunked(turn_pks, 500):
@@ -1152,24 +1140,6 @@ class Store:
         return list(conn.execute(text(
             "SELECT DISTINCT coder FROM coded_turns WHERE coder LIKE 'human:%' ORDER BY coder"
         )).scalars())
-
-    def coded_turn_pks(self, conn: Connection, coder: str) -> dict[int, set[str]]:
-        """``turn_pk -> codes`` over every current turn ``coder`` has coded (empty: none apply)."""
-        result: dict[int, set[str]] = {}
-        rows = conn.execute(
-            text(
-                "SELECT k.turn_pk, c.code FROM coded_turns k "
-                "JOIN turns u ON u.pk = k.turn_pk JOIN transcripts t ON t.pk = u.transcript_pk "
-                "LEFT JOIN codings c ON c.turn_pk = k.turn_pk AND c.coder = k.coder "
-                "WHERE k.coder = :coder AND t.is_current = 1"
-            ),
-            {"coder": coder},
-        )
-        for turn_pk, code in rows:
-            codes = result.setdefault(turn_pk, set())
-            if code is not None:
-                codes.add(code)
-        return result
 
     def codings_on(
         self, conn: Connection, *, coder: str, turn_pks: Sequence[int]

@@ -605,3 +605,15 @@ def assign_topics(
             "topics_run": run["run_id"], "through_turn_pk": newest, "units": len(units),
             "left_out_as_backchannel": left_out})
     return {"units": len(units), "left_out": left_out}
+
+
+def topic_runs(store: Store) -> list[dict[str, Any]]:
+    """Every topics run with its settings, oldest first."""
+    with store.read() as conn:
+        return store.list_runs(conn, kind=RUN_KIND)
+
+
+def has_topics(store: Store) -> bool:
+    """Whether the project holds a fitted topic model."""
+    with store.read() as conn:
+        return store.latest_run(conn, RUN_KIND) is not None

@@ -12,7 +12,7 @@ import time
 from concurrent.futures import Future, ThreadPoolExecutor
 from html import escape
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 import plotly.express as px
@@ -22,13 +22,17 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from ..analysis.balance import relational_balance, sos_profile
 from ..analysis.cooccurrence import code_cooccurrence
-from ..review.effective import CodedTurns, TurnTable, default_coder, read_turns
+from ..review.effective import (CodedTurns, TurnTable, coded_turns_version, default_coder,
+                                read_turns)
+from ..review.effective import coders as effective_coders
 from ..errors import ReltextError
 from ..project import Project
-from ..store.database import Store
 from . import web_worker
 from .markup import md
 from .pages import Session, project_version
+
+if TYPE_CHECKING:
+    from ..store.database import Store
 
 GROUPINGS = ("role", "wave", "participant", "speaker", "transcript_id", "site")
 # The widgets inside the Analysis tabs.
@@ -37,10 +41,7 @@ TAB_CHOICES = ("analysis_balance_by", "analysis_sos_by", "analysis_normalise",
 
 
 def _turns_version(store: Store, coder: str) -> tuple[str, tuple, int]:
-    """What a coder's coded-turns table depends on: the project, the transcripts with the
-    coder's turns and codings, and the newest decision."""
-    with store.read() as conn:
-        return str(store.path), store.coder_version(conn, coder), store.coding_version(conn)[1]
+    return coded_turns_version(store, coder)
 
 
 # The first analysis in a server process reads every coded turn with its metadata (about
@@ -143,7 +144,7 @@ def _watch(path: str, started: tuple) -> None:
     versions are read: one dropped to make room for another coder's is left to the page.
     """
     try:
-        store = Store.open(path, create=False)
+        store = Project(path, create=False).store
     except ReltextError:
         return
     seen = started
@@ -208,8 +209,7 @@ def render_analysis(store: Store, session: Session, *, title: str = "Analysis") 
     except ReltextError as error:
         st.info(md(error))
         return
-    with store.read() as conn:
-        coders = [row["coder"] for row in store.coders(conn)]
+    coders = effective_coders(store)
     coder = st.selectbox("Codings of", coders, index=coders.index(default), key="analysis_coder")
     st.caption("Rejected codes are left out and corrected ones count as corrected, whoever "
                "reviewed them.")

@@ -10,15 +10,20 @@ from __future__ import annotations
 
 import os
 from collections.abc import Callable
+from typing import TYPE_CHECKING
 
 import streamlit as st
 
 # Absolute imports: an installed reltext without the app/ folder runs this file as the script.
 from reltext.errors import ReltextError
+from reltext.files import resolve_db_path
+from reltext.project import Project
 from reltext.review.decisions import check_reviewer
-from reltext.store.database import Store, resolve_db_path
 from reltext.viewer import analysis, browser, codes, pages, topics
 from reltext.viewer.markup import md
+
+if TYPE_CHECKING:
+    from reltext.store.database import Store
 
 
 def available_pages(store: Store) -> dict[str, Callable[..., None]]:
@@ -41,7 +46,7 @@ def session_store() -> Store:
     """The project, opened once per browser session (SQLite connections stay per session)."""
     path = str(resolve_db_path(os.environ.get("RELTEXT_DB")))
     if st.session_state.get("store_path") != path:
-        st.session_state["store"] = Store.open(path, create=False)
+        st.session_state["store"] = Project(path, create=False).store
         st.session_state["store_path"] = path
     return st.session_state["store"]
 

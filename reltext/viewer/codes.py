@@ -9,15 +9,18 @@ CSV or as a Word document.
 from __future__ import annotations
 
 from html import escape
+from typing import TYPE_CHECKING
 
 import streamlit as st
 
 from ..review import decisions as review
 from ..analysis.segments import STATES, attribution, by_case, marked, segments, segments_docx
 from ..exchange.spreadsheet import csv_bytes
-from ..store.database import Store
 from .markup import md, name_html
 from .pages import Session
+
+if TYPE_CHECKING:
+    from ..store.database import Store
 
 FILTERS = ("role", "wave", "site", "coder", "status")
 MAX_QUOTES = 200

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import re
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import streamlit as st
 import streamlit.components.v2 as components
@@ -21,8 +21,10 @@ import streamlit.components.v2 as components
 from ..review import decisions as review
 from ..errors import ReltextError
 from ..model import Verdict
-from ..store.database import Store
 from .markup import md
+
+if TYPE_CHECKING:
+    from ..store.database import Store
 
 _JS = (Path(__file__).with_name("manual.js")).read_text(encoding="utf-8")
 _HEX = re.compile(r"#(?:[0-9A-Fa-f]{3}){1,2}")
@@ -92,11 +94,7 @@ def apply(store: Store, reviewer: str, transcript_id: str, action: dict[str, Any
         review.decide(store, reviewer, coding_id, Verdict.REMOVE, decision_id=decision_id)
         return "Removed your code."
     if kind == "edit":
-        with store.read() as conn:
-            found = store.codings_for_review(conn, [coding_id])
-            latest = (store.latest_decision(conn, found[0]["coding_pk"], reviewer)
-                      if found else None)
-        current = (latest or {}).get("code") or (found[0]["code"] if found else None)
+        current = review.code_as_left(store, reviewer, coding_id)
         if code and code != current:
             review.decide(store, reviewer, coding_id, Verdict.CORRECT, code=str(code),
                           note=note, decision_id=decision_id, known_codes=known)

@@ -13,24 +13,27 @@ import warnings
 from dataclasses import dataclass
 from html import escape
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 import plotly.express as px
 import streamlit as st
 
+from ..corpus import transcripts
 from ..learning import questions as active_learning, training
 from ..review import decisions as review
 from ..errors import ReltextError
 from ..review.effective import REVIEW_COLUMNS, codings_with_review
-from ..exchange.tables import CODING_COLUMNS
+from ..exchange.tables import CODING_COLUMNS, count_codings
 from ..exchange.spreadsheet import csv_bytes
 from ..model import Verdict
 from ..exchange.refi import write_qdpx
-from ..store.database import Store
 from .markup import (code_chip, highlighted, md, name_html, previous_turn, transcript_link,
                      turn_blocks)
 from .manual import coding_palette
+
+if TYPE_CHECKING:
+    from ..store.database import Store
 
 PAGE_SIZE = 50
 # The Review page's two queues, and how many of the learned coder's questions it lists.
@@ -53,8 +56,7 @@ class Session:
 
 def project_version(store: Store) -> tuple[str, int, int]:
     """What the cached answers below depend on: the project and its newest codings/decisions."""
-    with store.read() as conn:
-        return (str(store.path), *store.coding_version(conn))
+    return review.project_version(store)
 
 
 # Cached per project version: arguments starting with "_" are not part of the cache key.
@@ -144,8 +146,7 @@ def render_corpus(store: Store, session: Session, *, title: str = "Corpus") -> N
 def render_transcript(store: Store, session: Session, *, title: str = "Transcript") -> None:
     """One transcript, a page of turns at a time, its coded spans in their codes' colours."""
     st.header(title)
-    with store.read() as conn:
-        transcript_ids = store.transcript_ids(conn)
+    transcript_ids = transcripts.transcript_ids(store)
     if not transcript_ids:
         st.info("The project has no transcripts yet: run `reltext ingest PATH` first.")
         return
@@ -156,10 +157,8 @@ def render_transcript(store: Store, session: Session, *, title: str = "Transcrip
                                  index=transcript_ids.index(wanted), key="reader_transcript")
     st.query_params["transcript"] = transcript_id
     codebook = _codebook(store)
-    with store.read() as conn:
-        speakers = store.transcript_speakers(conn, transcript_id)
-        coders = store.auto_coders(conn) + [
-            name for name in store.imported_human_coders(conn) if not session.blind]
+    speakers = transcripts.speakers(store, transcript_id)
+    coders = review.coder_names(store, people=not session.blind)
     coders += [review.reviewer_coder(rater.name) for rater in _cached_raters(
         project_version(store), session.reviewer if session.blind else None, store)
         if rater.kind == "reviewer"]
@@ -202,11 +201,9 @@ def _linked_turn(store: Store, transcript_id: str, speaker: str | None) -> str |
         return None
     if st.session_state.get("reader_linked") != (transcript_id, turn_id):
         st.session_state["reader_linked"] = (transcript_id, turn_id)
-        with store.read() as conn:
-            found = store.turn_pk(conn, transcript_id, turn_id)
-            row = store.turn_rows(conn, [found[0]]).get(found[0]) if found else None
-        if row is not None and speaker is None:
-            st.session_state[f"reader_page_{transcript_id}"] = row["position"] // PAGE_SIZE + 1
+        position = transcripts.turn_position(store, transcript_id, turn_id)
+        if position is not None and speaker is None:
+            st.session_state[f"reader_page_{transcript_id}"] = position // PAGE_SIZE + 1
     return turn_id
 
 
@@ -236,8 +233,7 @@ def render_review(store: Store, session: Session, *, title: str = "Review") -> N
     known = list(codebook)
     filter_code, filter_transcript, undo_column = st.columns([2, 2, 3])
     code = filter_code.selectbox("Code", ["all codes", *known], key="review_code")
-    with store.read() as conn:
-        transcript_ids = store.transcript_ids(conn)
+    transcript_ids = transcripts.transcript_ids(store)
     transcript = filter_transcript.selectbox("Transcript", ["all transcripts", *transcript_ids],
                                              key="review_transcript")
     code = None if code == "all codes" else code
@@ -268,8 +264,7 @@ def render_review(store: Store, session: Session, *, title: str = "Review") -> N
 
 
 def _newest_model(store: Store) -> str | None:
-    with store.read() as conn:
-        return store.newest_model_id(conn, kind=training.MODEL_KIND)
+    return training.newest_model_id(store)
 
 
 @st.cache_data(max_entries=8, show_spinner="Asking the learned coder which turns it is unsure of…")
@@ -283,8 +278,7 @@ def _question(store: Store, session: Session, codebook: dict[str, dict[str, Any]
               model_id: str, *, code: str | None, transcript: str | None) -> None:
     """One question of the learned coder: does this code apply to this turn?"""
     queue = _cached_questions(project_version(store), model_id, code, store)
-    with store.read() as conn:
-        answered = {(a["turn_pk"], a["code"]) for a in store.answers(conn)}
+    answered = active_learning.answered(store)
     open_rows = [row for row in queue.itertuples(index=False)
                  if (row.turn_pk, row.code) not in answered
                  and (transcript is None or row.transcript_id == transcript)]
@@ -308,11 +302,9 @@ def _question(store: Store, session: Session, codebook: dict[str, dict[str, Any]
         return
     item = open_rows[skip]
     colours = _colours(codebook)
-    with store.read() as conn:
-        turn = store.turns_by_pk(conn, [item.turn_pk])[item.turn_pk]
-        previous = (store.turn_page(conn, item.transcript_id, offset=turn["position"] - 1,
-                                    limit=1) if turn["position"] > 0 else [])
-    before = previous_turn(previous[0]) if previous else ""
+    turn = transcripts.turn(store, item.turn_pk)
+    previous = transcripts.turn_before(store, item.transcript_id, turn["position"])
+    before = previous_turn(previous) if previous else ""
     chance = ("" if pd.isna(item.probability) else
               f" · probability {item.probability:.2f} (threshold {item.threshold:.2f})")
     st.html(
@@ -344,11 +336,7 @@ def _question(store: Store, session: Session, codebook: dict[str, dict[str, Any]
 
 
 def _learned_codes(store: Store, model_id: str) -> set[str]:
-    """The codes the model has a classifier for (its manifest's thresholds)."""
-    with store.read() as conn:
-        models = store.list_models(conn, kind=training.MODEL_KIND)
-    return next((set(m["manifest"].get("thresholds", {})) for m in models
-                 if m["model_id"] == model_id), set())
+    return training.learned_codes(store, model_id)
 
 
 def _undo_answer(store: Store, session: Session) -> None:
@@ -377,17 +365,11 @@ def _review_item(store: Store, session: Session, item: dict[str, Any],
     colours = _colours(codebook)
     coding = {**item, "decisions": []}
     own = session.reviewer if session.blind else None
-    with store.read() as conn:
-        if not session.blind:
-            coding["decisions"] = store.latest_states(conn, [item["coding_pk"]])
-        notes = store.notes(conn, [item["coding_pk"]], reviewer=own)
-    before = ""
-    if item["position"] > 0:
-        with store.read() as conn:
-            previous = store.turn_page(conn, item["transcript_id"], offset=item["position"] - 1,
-                                       limit=1)
-        if previous:
-            before = previous_turn(previous[0])
+    decisions, notes = review.standing_decisions(store, item["coding_pk"], reviewer=own)
+    if not session.blind:
+        coding["decisions"] = decisions
+    previous = transcripts.turn_before(store, item["transcript_id"], item["position"])
+    before = previous_turn(previous) if previous else ""
     st.html(
         f'{before}<div style="font-size:0.9em;color:#555">{name_html(item["transcript_id"])} · '
         f'turn {name_html(item["turn_id"])} · <b>{name_html(item["speaker"])}</b>'
@@ -608,8 +590,7 @@ def _utc(timestamp: str) -> str:
 def render_export(store: Store, session: Session, *, title: str = "Export") -> None:
     """Downloads: every coding and every review decision as CSV, the project as REFI-QDA."""
     st.header(title)
-    with store.read() as conn:
-        codings, coders = store.count_codings(conn)
+    codings, coders = count_codings(store)
     st.write(f"{codings} codings by {coders} coder(s), one row each with its turn, span, "
              "coder, evidence and where review left it (status, reviewer, final code).")
     # The files are made when the button is pressed, not on every visit to the page.

@@ -19,7 +19,8 @@ from ..errors import ReltextError
 
 def prepare() -> None:
     """Load the app and read the coded turns of the project named by ``RELTEXT_DB``."""
-    from ..store.database import Store, resolve_db_path
+    from ..files import resolve_db_path
+    from ..project import Project
 
     # Cached functions are checked as they are defined, before the runtime exists here;
     # Streamlit warns about that, and the caches work all the same once it runs.
@@ -37,7 +38,7 @@ def prepare() -> None:
             logger.setLevel(level)
 
     try:
-        store = Store.open(resolve_db_path(os.environ.get("RELTEXT_DB")), create=False)
+        store = Project(resolve_db_path(os.environ.get("RELTEXT_DB")), create=False).store
     except ReltextError:
         return  # the first page says what is wrong with the project
     analysis.warm(store)

@@ -3,21 +3,23 @@
 from __future__ import annotations
 
 from html import escape
+from typing import TYPE_CHECKING
 
 import plotly.express as px
 import streamlit as st
 
-from ..store.database import Store
 from ..topics.views import topics_frame, turn_topics_frame
-from ..topics.fitting import RUN_KIND
+from ..topics import fitting
 from .markup import transcript_link
 from .pages import Session, project_version
+
+if TYPE_CHECKING:
+    from ..store.database import Store
 
 
 def has_topics(store: Store) -> bool:
     """Whether the project holds a fitted topic model (the page is listed only then)."""
-    with store.read() as conn:
-        return store.latest_run(conn, RUN_KIND) is not None
+    return fitting.has_topics(store)
 
 
 @st.cache_data(max_entries=4, show_spinner=False)
@@ -28,8 +30,7 @@ def _cached_topics(version: tuple[str, int, int], run_count: int, _store: Store)
 def render_topics(store: Store, session: Session, *, title: str = "Topics") -> None:
     """Topics of the latest ``reltext topics`` run: sizes, words, representative turns."""
     st.header(title)
-    with store.read() as conn:
-        runs = len(store.list_runs(conn, kind=RUN_KIND))
+    runs = len(fitting.topic_runs(store))
     topics, turns = _cached_topics(project_version(store), runs, store)
     st.caption(f"Run {topics['run_id'].iloc[0]}: {len(topics)} topics over {len(turns)} units.")
     # Labels are words of the turns: escaped, since plotly reads a little HTML in text.

@@ -12,6 +12,7 @@ import zipfile
 from pathlib import Path
 
 from ...errors import TranscriptFormatError
+from ...files import read_input
 from ...model import Transcript
 from .captions import looks_like_srt, parse_srt, parse_vtt
 from .docx import parse_docx
@@ -82,11 +83,8 @@ def read_transcripts(
     """
     path = Path(path)
     source = str(path)
-    try:
-        data = path.read_bytes()
-    except OSError as error:
-        raise TranscriptFormatError(f"cannot read the file ({error.strerror})", path=path,
-                                    fix="Check the path and its permissions.") from error
+    data = read_input(path, "file", fix="Check the path and its permissions.",
+                      error=TranscriptFormatError)
     if not data.strip():
         raise TranscriptFormatError("the file is empty", path=path,
                                     fix="Check that it is the transcript you meant.")

@@ -21,6 +21,7 @@ import zipfile
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from datetime import datetime
 from pathlib import Path, PurePosixPath
 from typing import Any, NamedTuple
 
@@ -28,7 +29,7 @@ from lxml import etree
 
 from ...errors import ReltextError, TranscriptFormatError
 from ...exchange.guids import RELTEXT_NS
-from ...model import Origin, Transcript, Turn
+from ...model import Coding, Origin, Transcript, Turn
 from ...exchange.refi import (CODEBOOK_NOTE, CODING_NOTES, NOTE_PREFIX, RGB_COLOUR, TURNS_NOTE,
                     utc_timestamp)
 from .archive import external_file, read_file, read_member, refuse_external, safe_name
@@ -62,23 +63,6 @@ class QdaCode:
 
 
 @dataclass(frozen=True, slots=True)
-class QdaCoding:
-    """A code applied to a selection, mapped onto one turn of a transcript."""
-
-    coding_guid: str
-    transcript_id: str
-    turn_id: str
-    code: str
-    start_char: int  # into the turn's text
-    end_char: int
-    coder: str
-    origin: Origin
-    created_at: str
-    confidence: float | None = None
-    evidence: str | None = None
-
-
-@dataclass(frozen=True, slots=True)
 class QdpxProject:
     """What a REFI-QDA project holds that reltext can store.
 
@@ -91,7 +75,7 @@ class QdpxProject:
     name: str
     transcripts: tuple[Transcript, ...]
     codes: tuple[QdaCode, ...]
-    codings: tuple[QdaCoding, ...]
+    codings: tuple[Coding, ...]  # coding_id: the GUID of its <Coding>
     codebook_name: str
     codebook_version: str
     dropped: tuple[str, ...] = field(default_factory=tuple)
@@ -470,8 +454,8 @@ class _Reader:
 
     def _codings(self, source: Any, transcript: Transcript, users: Mapping[str, str],
                  notes: Mapping[str, _Note],
-                 code_keys: Mapping[str, str]) -> list[QdaCoding]:
-        result: list[QdaCoding] = []
+                 code_keys: Mapping[str, str]) -> list[Coding]:
+        result: list[Coding] = []
         outside = 0
         length = len(transcript.text)
         for selection in _children(source, "PlainTextSelection"):
@@ -499,13 +483,13 @@ class _Reader:
                 if not pieces:
                     outside += 1
                 for turn, turn_start, turn_end in pieces:
-                    result.append(QdaCoding(
-                        coding_guid=_guid_of(coding.get("guid")),
+                    result.append(Coding(
+                        coding_id=_guid_of(coding.get("guid")),
                         transcript_id=transcript.transcript_id, turn_id=turn.turn_id,
                         code=code, start_char=turn_start, end_char=turn_end, coder=coder,
                         origin=Origin(origin) if origin in _ORIGINS else _ORIGIN_OF_PREFIX.get(coder.partition(":")[0], Origin.HUMAN),
-                        created_at=utc_timestamp(coding.get("creationDateTime")
-                                        or selection.get("creationDateTime")),
+                        created_at=datetime.fromisoformat(utc_timestamp(
+                            coding.get("creationDateTime") or selection.get("creationDateTime"))),
                         confidence=_float_or_none(extra.get("confidence")),
                         evidence=extra.get("evidence"),
                     ))
@@ -643,11 +627,11 @@ def store_codebook_and_codings(store: Any, conn: Any, project: QdpxProject,
         transcript_id = transcript_ids.get(coding.transcript_id, coding.transcript_id)
         turn_pk = turns[(transcript_id, coding.turn_id)][0]
         by_coder.setdefault(coding.coder, []).append({
-            "coding_id": uuid.uuid5(RELTEXT_NS, f"import:{coding.coding_guid}:{turn_pk}").hex,
+            "coding_id": uuid.uuid5(RELTEXT_NS, f"import:{coding.coding_id}:{turn_pk}").hex,
             "turn_pk": turn_pk, "code": coding.code, "start_char": coding.start_char,
             "end_char": coding.end_char, "confidence": coding.confidence,
             "coder": coding.coder, "origin": coding.origin.value, "evidence": coding.evidence,
-            "created_at": coding.created_at,
+            "created_at": coding.created_at.isoformat(),
         })
         touched.setdefault(coding.coder, set()).add(transcript_id)
     for coder, codings in by_coder.items():
