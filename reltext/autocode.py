@@ -20,12 +20,12 @@ from pathlib import Path
 from typing import Any
 
 from . import __version__
-from .review.agreement import agreement, evaluate
 from .coding.batch import BatchProgress, run_coding
 from .coding.codebook import DEFAULT_CODEBOOK, Codebook, codebook_from_bytes, load_codebook, parse_codebook
-from .errors import ReltextError
-from .review.gold import read_codings_csv
 from .coding.nlp import DEFAULT_PIPELINE
+from .errors import ReltextError
+from .review.agreement import agreement, evaluate
+from .review.gold import read_codings_csv
 from .store.database import Store
 
 CODERS = ("rules", "model", "learned", "auto")

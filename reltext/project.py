@@ -17,10 +17,7 @@ from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 
-from .review.effective import check_coder, coded_turns, codings_with_review, effective_codings
 from .coding.batch import BatchProgress
-from .exchange.tables import codings_frame, transcripts_frame, turns_frame
-from .review.gold import import_codings
 from .corpus.ingest import IngestResult, find_files, ingest_files, scan_paths
 from .corpus.manifest import Manifest, load_manifest
 from .corpus.pseudonymise import (
@@ -30,11 +27,14 @@ from .corpus.pseudonymise import (
     pseudonymise_project,
 )
 from .exchange.refi import ExportSummary, write_qdpx
+from .exchange.tables import codings_frame, transcripts_frame, turns_frame
+from .review.effective import check_coder, coded_turns, codings_with_review, effective_codings
+from .review.gold import import_codings
 from .store.database import Store
 from .topics.codes import candidate_codes, promote_topic, topic_code_table
-from .topics.views import topic_distribution, topics_frame, turn_topics_frame
 from .topics.fitting import (TopicSettings, TopicsResult, assign_topics, fit_topics, has_topics,
                              topic_runs)
+from .topics.views import topic_distribution, topics_frame, turn_topics_frame
 
 if TYPE_CHECKING:
     import networkx as nx

@@ -9,8 +9,8 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from .balance import code_indicators, grouping_columns
 from ..errors import ReltextError
+from .balance import code_indicators, grouping_columns
 
 NORMALISATIONS = ("count", "turns", "jaccard")
 

@@ -33,11 +33,11 @@ import numpy as np
 import pandas as pd
 
 from .. import __version__
-from .balance import EVILS, GOODS, LOCI, own_turns, relational_balance, sos_profile, wave_change
-from .cooccurrence import code_by_group, code_cooccurrence, code_frequencies, present_codes
 from ..errors import ReltextError
 from ..files import atomic_path, check_folder
 from ..model import utc_now
+from .balance import EVILS, GOODS, LOCI, own_turns, relational_balance, sos_profile, wave_change
+from .cooccurrence import code_by_group, code_cooccurrence, code_frequencies, present_codes
 
 if TYPE_CHECKING:
     from matplotlib.figure import Figure

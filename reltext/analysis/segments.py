@@ -22,11 +22,11 @@ from urllib.parse import urlencode
 import pandas as pd
 
 from ..bidi import isolated
-from ..review.effective import codings_with_review, read_turns
 from ..errors import ReltextError
 from ..exchange.tables import write_table
 from ..files import atomic_path
 from ..model import ReviewStatus
+from ..review.effective import codings_with_review, read_turns
 from ..store.database import Store
 
 SEGMENT_COLUMNS = ["code", "quote", "context", "transcript_id", "turn_id", "speaker", "role",

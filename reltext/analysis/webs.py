@@ -38,9 +38,9 @@ import networkx as nx
 import numpy as np
 import pandas as pd
 
-from .balance import EVILS, GOODS, grouping_columns
 from ..errors import ReltextError
 from ..files import atomic_path
+from .balance import EVILS, GOODS, grouping_columns
 from .segments import sentence_bounds
 
 CENTRE = "centre"

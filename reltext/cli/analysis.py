@@ -10,8 +10,8 @@ from typing import Any
 import click
 
 from ..errors import ReltextError
-from ..files import check_folder
 from ..exchange.tables import write_table
+from ..files import check_folder
 from . import CONTEXT_SETTINGS, db_option, interviewers_option, main, open_project, table
 
 CODER_HELP = ("Whose codings (e.g. rules:relational@1.0, human:alice); default: the automatic "

@@ -6,12 +6,12 @@ import json
 
 import click
 
-from ..review.agreement import json_safe
+from ..autocode import CODERS
 from ..coding.batch import ENGINES
 from ..coding.codebook import codebook_from_qdc, codebook_to_qdc, codebook_to_yaml, load_codebook
-from ..autocode import CODERS
-from ..files import write_text
 from ..coding.nlp import DEFAULT_PIPELINE
+from ..files import write_text
+from ..review.agreement import json_safe
 from . import (CONTEXT_SETTINGS, ReltextGroup, db_option, interviewers_option, json_option, main,
                open_project)
 

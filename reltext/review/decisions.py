@@ -26,10 +26,10 @@ from uuid import NAMESPACE_URL, uuid4, uuid5
 
 import pandas as pd
 
-from .agreement import cohen_kappa, krippendorff_alpha_nominal
 from ..errors import ReltextError
 from ..model import Origin, ReviewStatus, Verdict
 from ..store.database import Store
+from .agreement import cohen_kappa, krippendorff_alpha_nominal
 
 # Decisions that leave a coding judged; ``pending`` and ``absent`` count as not reviewed.
 DECIDED = {ReviewStatus.ACCEPTED, ReviewStatus.REJECTED, ReviewStatus.CORRECTED}

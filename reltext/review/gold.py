@@ -13,10 +13,10 @@ import re
 from collections.abc import Collection
 from pathlib import Path
 
+from ..corpus.readers.encoding import decode_text
 from ..errors import ReltextError
 from ..files import read_input
 from ..model import Origin
-from ..corpus.readers.encoding import decode_text
 from ..store.database import Store
 
 TurnCodes = dict[tuple[str, str], set[str]]

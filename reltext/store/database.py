@@ -458,17 +458,15 @@ class Store:
         self, conn: Connection, *, coder: str, after: int, limit: int
     ) -> list[dict[str, Any]]:
         """Up to ``limit`` current turns past ``turn_pk`` ``after`` that ``coder`` has not coded."""
-        rows = conn.execute(
-            text(
-                "SELECT u.pk AS turn_pk, t.transcript_id, u.turn_id, u.speaker, u.role, u.text "
-                "FROM turns u JOIN transcripts t ON t.pk = u.transcript_pk "
-                "WHERE t.is_current = 1 AND u.pk > :after AND NOT EXISTS (SELECT 1 FROM "
-                "coded_turns c WHERE c.coder = :coder AND c.turn_pk = u.pk) "
-                "ORDER BY u.pk LIMIT :limit"
-            ),
+        return _dicts(
+            conn,
+            "SELECT u.pk AS turn_pk, t.transcript_id, u.turn_id, u.speaker, u.role, u.text "
+            "FROM turns u JOIN transcripts t ON t.pk = u.transcript_pk "
+            "WHERE t.is_current = 1 AND u.pk > :after AND NOT EXISTS (SELECT 1 FROM "
+            "coded_turns c WHERE c.coder = :coder AND c.turn_pk = u.pk) "
+            "ORDER BY u.pk LIMIT :limit",
             {"after": after, "coder": coder, "limit": limit},
-        ).mappings()
-        return [dict(row) for row in rows]
+        )
 
     def uncoded_among(self, conn: Connection, turn_pks: Sequence[int], *, coder: str) -> set[int]:
         """Those of ``turn_pks`` that ``coder`` has not coded."""
@@ -537,14 +535,12 @@ class Store:
 
     def coders(self, conn: Connection) -> list[dict[str, Any]]:
         """Every coder with the number of turns it coded and of codings it made."""
-        rows = conn.execute(
-            text(
-                "SELECT k.coder, COUNT(*) AS turns, (SELECT COUNT(*) FROM codings c "
-                "WHERE c.coder = k.coder) AS codings FROM coded_turns k "
-                "GROUP BY k.coder ORDER BY k.coder"
-            )
+        return _dicts(
+            conn,
+            "SELECT k.coder, COUNT(*) AS turns, (SELECT COUNT(*) FROM codings c "
+            "WHERE c.coder = k.coder) AS codings FROM coded_turns k "
+            "GROUP BY k.coder ORDER BY k.coder",
         )
-        return [dict(row) for row in rows.mappings()]
 
     # -- review --------------------------------------------------------------------------
 
@@ -617,15 +613,13 @@ class Store:
             learned = (f"(({_LEARNED_CODER}) AND c.confidence IS NOT NULL)")
             order = (f"CASE WHEN {learned} THEN 0 ELSE 1 END, CASE WHEN {learned} "
                      "THEN abs(2 * c.confidence - 1) ELSE c.confidence END, c.pk")
-        rows = conn.execute(
-            text(
-                f"SELECT {_REVIEW_COLUMNS} FROM codings c {join} turns u ON u.pk = c.turn_pk "
-                f"{join} transcripts t ON t.pk = u.transcript_pk "
-                f"WHERE {where} ORDER BY {order} LIMIT :limit OFFSET :offset"
-            ),
+        return _dicts(
+            conn,
+            f"SELECT {_REVIEW_COLUMNS} FROM codings c {join} turns u ON u.pk = c.turn_pk "
+            f"{join} transcripts t ON t.pk = u.transcript_pk "
+            f"WHERE {where} ORDER BY {order} LIMIT :limit OFFSET :offset",
             {**params, "limit": limit, "offset": offset},
         )
-        return [dict(row) for row in rows.mappings()]
 
     def has_learned_codings(self, conn: Connection) -> bool:
         """Whether the learned coder (``learned:`` or ``auto:``) has coded anything."""
@@ -921,16 +915,14 @@ class Store:
         if speaker is not None:
             only = "AND u.speaker = :speaker"
             params["speaker"] = speaker
-        rows = conn.execute(
-            text(
-                "SELECT u.pk AS turn_pk, u.turn_id, u.position, u.speaker, u.role, u.text, "
-                "u.timestamp FROM turns u WHERE u.transcript_pk = (SELECT pk FROM transcripts "
-                f"WHERE transcript_id = :tid AND is_current = 1) {only} "
-                "ORDER BY u.position LIMIT :limit OFFSET :offset"
-            ),
+        return _dicts(
+            conn,
+            "SELECT u.pk AS turn_pk, u.turn_id, u.position, u.speaker, u.role, u.text, "
+            "u.timestamp FROM turns u WHERE u.transcript_pk = (SELECT pk FROM transcripts "
+            f"WHERE transcript_id = :tid AND is_current = 1) {only} "
+            "ORDER BY u.position LIMIT :limit OFFSET :offset",
             params,
-        ).mappings()
-        return [dict(row) for row in rows]
+        )
 
     def transcript_speakers(self, conn: Connection, transcript_id: str) -> dict[str, int]:
         """``speaker -> turns`` of a current transcript, in order of first appearance."""
@@ -1208,19 +1200,17 @@ class Store:
         Rows hold ``decision_id, verdict, decided_code`` (the code the reviewer settled on),
         ``turn_pk, code`` (the coding's own code), ``coder``, ``origin`` and ``evidence``.
         """
-        rows = conn.execute(
-            text(
-                "SELECT d.decision_id, CASE d.state WHEN 'accepted' THEN 'accept' "
-                "WHEN 'rejected' THEN 'reject' WHEN 'corrected' THEN 'correct' END AS verdict, "
-                "d.code AS decided_code, d.reviewer, "
-                "c.pk AS coding_pk, c.turn_pk, c.code, c.coder, c.origin, c.evidence "
-                "FROM coding_states d JOIN codings c ON c.pk = d.coding_pk "
-                "JOIN turns u ON u.pk = c.turn_pk JOIN transcripts t ON t.pk = u.transcript_pk "
-                "WHERE t.is_current = 1 AND d.state IN ('accepted', 'rejected', 'corrected') "
-                "ORDER BY d.pk"
-            )
+        return _dicts(
+            conn,
+            "SELECT d.decision_id, CASE d.state WHEN 'accepted' THEN 'accept' "
+            "WHEN 'rejected' THEN 'reject' WHEN 'corrected' THEN 'correct' END AS verdict, "
+            "d.code AS decided_code, d.reviewer, "
+            "c.pk AS coding_pk, c.turn_pk, c.code, c.coder, c.origin, c.evidence "
+            "FROM coding_states d JOIN codings c ON c.pk = d.coding_pk "
+            "JOIN turns u ON u.pk = c.turn_pk JOIN transcripts t ON t.pk = u.transcript_pk "
+            "WHERE t.is_current = 1 AND d.state IN ('accepted', 'rejected', 'corrected') "
+            "ORDER BY d.pk",
         )
-        return [dict(row) for row in rows.mappings()]
 
     def add_answer(self, conn: Connection, answer: Mapping[str, Any]) -> bool:
         """Append an answer (``answer_id, turn_pk, code, reviewer, applies`` and optionally
@@ -1239,33 +1229,29 @@ class Store:
                        ) -> list[dict[str, Any]]:
         """Every answer row (withdrawals too: ``applies`` NULL), oldest first, with its turn."""
         only = "WHERE a.reviewer = :reviewer" if reviewer is not None else ""
-        rows = conn.execute(
-            text(
-                "SELECT a.answer_id, t.transcript_id, u.turn_id, a.code, a.reviewer, a.applies, "
-                "a.model_id, a.probability, a.answered_at FROM answers a "
-                "JOIN turns u ON u.pk = a.turn_pk JOIN transcripts t ON t.pk = u.transcript_pk "
-                f"{only} ORDER BY a.pk"
-            ),
+        return _dicts(
+            conn,
+            "SELECT a.answer_id, t.transcript_id, u.turn_id, a.code, a.reviewer, a.applies, "
+            "a.model_id, a.probability, a.answered_at FROM answers a "
+            "JOIN turns u ON u.pk = a.turn_pk JOIN transcripts t ON t.pk = u.transcript_pk "
+            f"{only} ORDER BY a.pk",
             {"reviewer": reviewer} if reviewer is not None else {},
-        ).mappings()
-        return [dict(row) for row in rows]
+        )
 
     def answers(self, conn: Connection, *, reviewer: str | None = None) -> list[dict[str, Any]]:
         """Standing answers on current turns: each reviewer's latest per turn and code, less
         withdrawn ones, in the order they were given."""
         only = "AND a.reviewer = :reviewer" if reviewer is not None else ""
-        rows = conn.execute(
-            text(
-                "SELECT a.answer_id, a.turn_pk, a.code, a.reviewer, a.applies, a.model_id, "
-                "a.probability, a.answered_at, t.transcript_id, u.turn_id FROM answers a "
-                "JOIN turns u ON u.pk = a.turn_pk JOIN transcripts t ON t.pk = u.transcript_pk "
-                f"WHERE t.is_current = 1 AND a.applies IS NOT NULL {only} AND a.pk = "
-                "(SELECT MAX(b.pk) FROM answers b WHERE b.turn_pk = a.turn_pk "
-                "AND b.code = a.code AND b.reviewer = a.reviewer) ORDER BY a.pk"
-            ),
+        return _dicts(
+            conn,
+            "SELECT a.answer_id, a.turn_pk, a.code, a.reviewer, a.applies, a.model_id, "
+            "a.probability, a.answered_at, t.transcript_id, u.turn_id FROM answers a "
+            "JOIN turns u ON u.pk = a.turn_pk JOIN transcripts t ON t.pk = u.transcript_pk "
+            f"WHERE t.is_current = 1 AND a.applies IS NOT NULL {only} AND a.pk = "
+            "(SELECT MAX(b.pk) FROM answers b WHERE b.turn_pk = a.turn_pk "
+            "AND b.code = a.code AND b.reviewer = a.reviewer) ORDER BY a.pk",
             {"reviewer": reviewer} if reviewer is not None else {},
-        ).mappings()
-        return [dict(row) for row in rows]
+        )
 
     def add_model(
         self, conn: Connection, *, model_id: str, kind: str, coder: str, path: str,
@@ -1495,14 +1481,12 @@ class Store:
         ``status`` is the state the decision leaves the coding in (``accepted``,
         ``rejected``, ``corrected``, ``pending``, ``absent``).
         """
-        rows = conn.execute(
-            text(
-                "SELECT c.coding_id, d.reviewer, d.verdict, d.state AS status, d.code, "
-                "d.start_char, d.end_char, d.decided_at "
-                "FROM coding_states d JOIN codings c ON c.pk = d.coding_pk"
-            )
+        return _dicts(
+            conn,
+            "SELECT c.coding_id, d.reviewer, d.verdict, d.state AS status, d.code, "
+            "d.start_char, d.end_char, d.decided_at "
+            "FROM coding_states d JOIN codings c ON c.pk = d.coding_pk",
         )
-        return [dict(row) for row in rows.mappings()]
 
     def decisions_after(self, conn: Connection, pk: int) -> tuple[int, list[tuple]]:
         """For readers that keep up with the decisions: how many decisions there are up to
@@ -1551,15 +1535,13 @@ class Store:
 
     def latest_codebook_codes(self, conn: Connection) -> list[dict[str, Any]]:
         """The codes of the most recently loaded codebook, in their stored order."""
-        rows = conn.execute(
-            text(
-                "SELECT b.name AS codebook, b.version, c.key, c.name, c.parent, c.family, "
-                "c.polarity, c.colour, c.definition FROM codes c "
-                "JOIN codebooks b ON b.pk = c.codebook_pk "
-                "WHERE b.pk = (SELECT MAX(pk) FROM codebooks) ORDER BY c.pk"
-            )
+        return _dicts(
+            conn,
+            "SELECT b.name AS codebook, b.version, c.key, c.name, c.parent, c.family, "
+            "c.polarity, c.colour, c.definition FROM codes c "
+            "JOIN codebooks b ON b.pk = c.codebook_pk "
+            "WHERE b.pk = (SELECT MAX(pk) FROM codebooks) ORDER BY c.pk",
         )
-        return [dict(row) for row in rows.mappings()]
 
     def has_table(self, conn: Connection, name: str) -> bool:
         """Whether the project has table ``name`` (tables added by optional features)."""
@@ -1664,6 +1646,12 @@ def _per_coding_batch(conn: Connection, coding_pks: Sequence[int], reviewer: str
             only = f"AND {alias}reviewer = :reviewer"
             params["reviewer"] = reviewer
         yield from conn.execute(text(sql.format(names=names, only=only)), params).mappings()
+
+
+def _dicts(conn: Connection, sql: str, params: Mapping[str, Any] | None = None
+           ) -> list[dict[str, Any]]:
+    """The rows of a query, each as a dict."""
+    return [dict(row) for row in conn.execute(text(sql), params or {}).mappings()]
 
 
 def in_list(values: Sequence[Any], prefix: str = "p") -> tuple[str, dict[str, Any]]:

@@ -26,8 +26,8 @@ import yaml
 from ..errors import CodebookError, ReltextError
 from ..files import atomic_path
 from ..store.database import Store
-from .views import topics_frame, turn_topics_frame
 from .fitting import OUTLIER_TOPIC, find_run
+from .views import topics_frame, turn_topics_frame
 
 DRAFT_FAMILY = "emergent"
 # Distinct from the colours of the relational codes, so drafts stand out in the viewer.

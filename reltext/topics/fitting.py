@@ -36,9 +36,9 @@ from typing import Any
 
 import numpy as np
 
-from ..learning.embeddings import check_model, embed_spans, load_encoder, model_version
 from ..coding.encoders import go_offline
 from ..errors import MissingExtraError, ReltextError
+from ..learning.embeddings import check_model, embed_spans, load_encoder, model_version
 from ..store.database import Store
 
 logger = logging.getLogger(__name__)

@@ -22,11 +22,11 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from ..analysis.balance import relational_balance, sos_profile
 from ..analysis.cooccurrence import code_cooccurrence
+from ..errors import ReltextError
+from ..project import Project
 from ..review.effective import (CodedTurns, TurnTable, coded_turns_version, default_coder,
                                 read_turns)
 from ..review.effective import coders as effective_coders
-from ..errors import ReltextError
-from ..project import Project
 from . import web_worker
 from .markup import md
 from .pages import Session, project_version

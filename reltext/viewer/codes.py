@@ -13,9 +13,9 @@ from typing import TYPE_CHECKING
 
 import streamlit as st
 
-from ..review import decisions as review
 from ..analysis.segments import STATES, attribution, by_case, marked, segments, segments_docx
 from ..exchange.spreadsheet import csv_bytes
+from ..review import decisions as review
 from .markup import md, name_html
 from .pages import Session
 

@@ -18,9 +18,9 @@ from typing import TYPE_CHECKING, Any
 import streamlit as st
 import streamlit.components.v2 as components
 
-from ..review import decisions as review
 from ..errors import ReltextError
 from ..model import Verdict
+from ..review import decisions as review
 from .markup import md
 
 if TYPE_CHECKING:

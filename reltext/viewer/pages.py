@@ -20,17 +20,17 @@ import plotly.express as px
 import streamlit as st
 
 from ..corpus import transcripts
-from ..learning import questions as active_learning, training
-from ..review import decisions as review
 from ..errors import ReltextError
-from ..review.effective import REVIEW_COLUMNS, codings_with_review
-from ..exchange.tables import CODING_COLUMNS, count_codings
-from ..exchange.spreadsheet import csv_bytes
-from ..model import Verdict
 from ..exchange.refi import write_qdpx
+from ..exchange.spreadsheet import csv_bytes
+from ..exchange.tables import CODING_COLUMNS, count_codings
+from ..learning import questions as active_learning, training
+from ..model import Verdict
+from ..review import decisions as review
+from ..review.effective import REVIEW_COLUMNS, codings_with_review
+from .manual import coding_palette
 from .markup import (code_chip, highlighted, md, name_html, previous_turn, transcript_link,
                      turn_blocks)
-from .manual import coding_palette
 
 if TYPE_CHECKING:
     from ..store.database import Store

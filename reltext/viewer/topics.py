@@ -8,8 +8,8 @@ from typing import TYPE_CHECKING
 import plotly.express as px
 import streamlit as st
 
-from ..topics.views import topics_frame, turn_topics_frame
 from ..topics import fitting
+from ..topics.views import topics_frame, turn_topics_frame
 from .markup import transcript_link
 from .pages import Session, project_version
 

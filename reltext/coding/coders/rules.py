@@ -20,9 +20,9 @@ from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, replace
 from typing import Any
 
-from ..codebook import TRAINED_ATTRS, Codebook, CodeDef, Rule
 from ...errors import CodebookError
 from ...model import is_interviewer
+from ..codebook import TRAINED_ATTRS, Codebook, CodeDef, Rule
 from ..nlp import DEFAULT_PIPELINE, load_pipeline, text_pieces
 from . import CodeMatch, TurnInput
 from .confidence import RuleConfidence

@@ -29,9 +29,9 @@ from lxml import etree
 
 from ...errors import ReltextError, TranscriptFormatError
 from ...exchange.guids import RELTEXT_NS
-from ...model import Coding, Origin, Transcript, Turn
 from ...exchange.refi import (CODEBOOK_NOTE, CODING_NOTES, NOTE_PREFIX, RGB_COLOUR, TURNS_NOTE,
                     utc_timestamp)
+from ...model import Coding, Origin, Transcript, Turn
 from .archive import external_file, read_file, read_member, refuse_external, safe_name
 from .characters import has_unsafe_characters
 from .qdpx import source_transcript

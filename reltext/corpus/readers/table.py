@@ -12,8 +12,8 @@ from collections.abc import Iterator
 from datetime import datetime, time
 
 from ...errors import TranscriptFormatError
-from ...model import Transcript
 from ...exchange.spreadsheet import restored
+from ...model import Transcript
 from .archive import check_members
 from .compose import RawTurn, compose_transcript
 
