@@ -340,6 +340,15 @@ def test_readers_labelled_opening_exchange_is_not_a_header(tmp_path):
     assert speakers(transcript) == ["Interviewer", "Participant"] * 2
 
 
+def test_readers_labelled_key_value_lines_with_nothing_below_are_turns(tmp_path):
+    # Short exchanges where one label is also a metadata key ("Note") are still read as turns.
+    text = "Sam: I rang them.\nNote: Did they answer?\n"
+    (transcript,) = read_transcripts(write(tmp_path, "short.txt", text))
+    assert speakers(transcript) == ["Sam"]
+    assert transcript.turns[0].text == "I rang them.\nNote: Did they answer?"
+    transcript.check_offsets()
+
+
 def pdf_bytes(pages: list[list[str]]) -> bytes:
     """A PDF with a text layer: each page's lines set in Helvetica, top to bottom."""
     def literal(line: str) -> str:

@@ -133,7 +133,7 @@ def parse_labelled(
         last = end_line
         while last > current["line"] and not text[lines[last].start:lines[last].end].strip():
             last -= 1
-        end = lines[last].end if last > current["line"] else lines[last].end
+        end = lines[last].end
         start = current["start"]
         while start < end and text[start] in " \t\n":
             start += 1
@@ -203,8 +203,8 @@ def header_lines(text: str, lines: list[Line], matches: list[re.Match[str] | Non
     """How many lines at the top are a header block of ``Key: value`` lines, 0 if none.
 
     The block runs from the top to a blank line or the first timestamped line. It is a
-    header when its lines all read ``Key: value``, no key repeats, none has a timestamp,
-    and a key is a metadata key (``Date``, ``Location``, ``Study``...) or the turns below
+    header when labelled lines follow it, its lines all read ``Key: value``, no key repeats,
+    none has a timestamp, and a key is a metadata key (``Date``, ``Location``, ``Study``...) or the turns below
     are timestamped. ``Interviewer: RH`` there names the interviewer; it is not a turn.
     """
     top = 0
@@ -221,7 +221,9 @@ def header_lines(text: str, lines: list[Line], matches: list[re.Match[str] | Non
     if not keys or end == len(lines) or len(set(keys)) < len(keys):
         return 0
     below = [m for m in matches[end:] if m is not None]
-    timed_below = bool(below) and all(
+    if not below:  # a block with no labelled line under it is the turns themselves
+        return 0
+    timed_below = all(
         any(m.group(g) for g in ("t1", "t2", "t3", "t4")) for m in below)
     return end if timed_below or any(key in _METADATA_KEYS for key in keys) else 0
 
