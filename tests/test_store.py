@@ -7,9 +7,9 @@ import threading
 import pytest
 from sqlalchemy import text
 
-from reltext.store import migrations
 from reltext.errors import ProjectError
 from reltext.model import Transcript, Turn
+from reltext.store import migrations
 from reltext.store.database import Store
 
 

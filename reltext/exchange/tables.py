@@ -9,7 +9,8 @@ import pandas as pd
 
 from ..errors import ReltextError
 from ..files import atomic_path
-from ..store.database import Store, from_json
+from ..store.database import Store
+from ..store.sql import from_json
 from .spreadsheet import csv_bytes
 
 CODING_COLUMNS = ["transcript_id", "turn_id", "speaker", "code", "start_char", "end_char", "text",

@@ -29,7 +29,8 @@ import numpy as np
 
 from ..coding.coders.relational import (ADAPTATION_KIND as KIND, Correction, RelationalModel,
                                 score_project_turns, sigmoid)
-from ..store.database import Store, now_iso
+from ..store.database import Store
+from ..store.sql import now_iso
 
 #: Fewest positive and negative labels a code needs before the project changes it.
 MIN_LABELS = 3

@@ -22,7 +22,8 @@ import numpy as np
 
 from ..coding.encoders import go_offline
 from ..errors import MissingExtraError, ReltextError
-from ..store.database import Store, chunked
+from ..store.database import Store
+from ..store.sql import chunked
 
 logger = logging.getLogger(__name__)
 

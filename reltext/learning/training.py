@@ -47,7 +47,8 @@ from ..coding.coders.features import TurnExamples, TurnFeaturizer
 from ..coding.coders.learned import UNKNOWN, LearnedCoder
 from ..errors import MissingExtraError, ReltextError
 from ..model import Origin, Verdict
-from ..store.database import Store, now_iso
+from ..store.database import Store
+from ..store.sql import now_iso
 from . import embeddings
 
 logger = logging.getLogger(__name__)
