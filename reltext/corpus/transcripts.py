@@ -24,7 +24,7 @@ def turn_position(store: Store, transcript_id: str, turn_id: str) -> int | None:
     """Where a turn of a current transcript stands in it (from 0); None if it has no such turn."""
     with store.read() as conn:
         found = store.turn_pk(conn, transcript_id, turn_id)
-        row = store.turn_rows(conn, [found[0]]).get(found[0]) if found else None
+        row = store.turns_by_pk(conn, [found[0]]).get(found[0]) if found else None
     return None if row is None else row["position"]
 
 

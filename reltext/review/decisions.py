@@ -459,7 +459,7 @@ def disagreeing_turns(store: Store, pair: PairAgreement, code: str) -> list[dict
     """The turns where the pair disagree on ``code``: ids, speaker, text, who had it."""
     turn_pks = pair.disagreements(code)
     with store.read() as conn:
-        turns = store.turn_rows(conn, turn_pks)
+        turns = store.turns_by_pk(conn, turn_pks)
     rows = []
     for pk in turn_pks:
         turn = turns[pk]

@@ -313,20 +313,6 @@ class TranscriptQueries:
         ).one_or_none()
         return (row[0], row[1]) if row else None
 
-    def turn_rows(self, conn: Connection, turn_pks: Sequence[int]) -> dict[int, dict[str, Any]]:
-        result: dict[int, dict[str, Any]] = {}
-        for names, params in in_batches(turn_pks):
-            rows = conn.execute(
-                text(
-                    "SELECT u.pk AS turn_pk, t.transcript_id, u.turn_id, u.position, u.speaker, "
-                    "u.role, u.text FROM turns u JOIN transcripts t ON t.pk = u.transcript_pk "
-                    f"WHERE u.pk IN ({names})"
-                ),
-                params,
-            ).mappings()
-            result.update((row["turn_pk"], dict(row)) for row in rows)
-        return result
-
     def turns_by_pk(self, conn: Connection, turn_pks: Sequence[int]) -> dict[int, dict[str, Any]]:
         """Turns with their transcript id and the text of the turn before (``""`` if first)."""
         result: dict[int, dict[str, Any]] = {}
