@@ -1,6 +1,6 @@
 """The project database: the only package that speaks SQL.
 
-``database`` opens the SQLite file (or a database server), runs the ``migrations`` and holds
+``database`` opens the project's SQLite file, runs the ``migrations`` and holds
 ``Store``, the composition of the query modules, one per table family: ``transcripts``
 (transcripts and turns), ``codings`` (codings, coded-turn marks, codebooks), ``decisions``
 (decisions, answers, the review queue) and ``runs`` (runs, models, embeddings, topics);
