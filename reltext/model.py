@@ -110,6 +110,64 @@ class ReviewStatus(StrEnum):
 
 
 @dataclass(frozen=True, slots=True)
+class Decision:
+    """A reviewer's decision on a coding, as appended to the review log.
+
+    ``status``, ``code`` and the span are the coding's state for the reviewer after the
+    decision (``status`` None: an old memo that left no state); ``previous`` is the state
+    before it (``status, code, start_char, end_char, decision_id``), which an undo restores;
+    ``undoes`` is the decision an ``undo`` takes back. ``decided_at`` is ISO 8601 UTC.
+    """
+
+    decision_id: str
+    coding_pk: int
+    coding_id: str
+    reviewer: str
+    verdict: Verdict
+    code: str | None
+    start_char: int | None
+    end_char: int | None
+    status: ReviewStatus | None
+    previous: dict[str, Any] | None
+    decided_at: str
+    note: str | None = None
+    undoes: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Answer:
+    """A reviewer's answer to the learned coder's question: does ``code`` apply to the turn?
+
+    ``applies`` None withdraws the reviewer's answer on the pair; ``undoes`` is the answer an
+    undo takes back (the undo restores the reviewer's answer before it, or withdraws it).
+    ``model_id`` and ``probability`` record what asked and how sure it was.
+    """
+
+    answer_id: str
+    turn_pk: int
+    transcript_id: str
+    turn_id: str
+    code: str
+    reviewer: str
+    applies: bool | None
+    answered_at: str
+    model_id: str | None = None
+    probability: float | None = None
+    undoes: str | None = None
+
+    @property
+    def says(self) -> str:
+        """``applies``, ``does not apply`` or ``withdrawn``."""
+        if self.applies is None:
+            return "withdrawn"
+        return "applies" if self.applies else "does not apply"
+
+
+#: One entry of the review log: a decision on a coding or an answer to a question.
+ReviewEntry = Decision | Answer
+
+
+@dataclass(frozen=True, slots=True)
 class Coding:
     """One code applied to a span of a turn.
 

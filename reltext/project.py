@@ -40,6 +40,7 @@ if TYPE_CHECKING:
     import networkx as nx
 
     from .learning.training import TrainedModel
+    from .model import Answer
 
 Progress = Callable[[Iterable[Any], int, str], Iterable[Any]]
 # Finds the interactants of texts, one list per text.
@@ -255,7 +256,7 @@ class Project:
         return review_queue(self.store, n=n, code=code, model_id=model_id)
 
     def answer(self, reviewer: str, transcript_id: str, turn_id: str, code: str, *,
-               applies: bool, answer_id: str | None = None) -> dict[str, Any]:
+               applies: bool, answer_id: str | None = None) -> Answer:
         """Answer a question of the review queue: does ``code`` apply to the turn? (see
         :func:`reltext.learning.questions.answer`)."""
         from .learning.questions import answer

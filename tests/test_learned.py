@@ -306,6 +306,7 @@ def unsure_project(project, partial_gold):
 
 def test_answers_leave_the_queue_label_the_next_training_and_undo(unsure_project):
     from reltext.learning import questions as active_learning, training
+    from reltext.review import decisions as review
 
     project = unsure_project
     queue = project.review_queue(n=4, code="agency")
@@ -321,17 +322,17 @@ def test_answers_leave_the_queue_label_the_next_training_and_undo(unsure_project
 
     model = project.train(embedding="tfidf")
     assert model.manifest["training"]["answers"] == 2
-    assert model.manifest["training"]["answer_ids"] == [no["answer_id"], "fixed"]
+    assert model.manifest["training"]["answer_ids"] == [no.answer_id, "fixed"]
     data = training.collect_training_data(project.store, codes=["agency"])
     label = dict(zip([t["turn_pk"] for t in data.turns], data.labels[:, 0], strict=True))
     assert label[first.turn_pk] == 0 and label[second.turn_pk] == 1
 
-    withdrawn = active_learning.undo_last_answer(project.store, "bob", answer_id="undo")
-    assert withdrawn["turn_pk"] == second.turn_pk
+    withdrawn = review.undo_last(project.store, "bob", undo_id="undo")
+    assert withdrawn.turn_pk == second.turn_pk
     # An undo sent again withdraws nothing more, even with an answer left to withdraw.
-    assert active_learning.undo_last_answer(project.store, "alice", answer_id="undo") is None
-    assert active_learning.last_answer(project.store, "bob") is None
-    assert active_learning.last_answer(project.store, "alice")["turn_pk"] == first.turn_pk
+    assert review.undo_last(project.store, "alice", undo_id="undo") is None
+    assert review.last_undoable(project.store, "bob") is None
+    assert review.last_undoable(project.store, "alice").turn_pk == first.turn_pk
     data = training.collect_training_data(project.store, codes=["agency"])
     assert second.turn_pk not in {t["turn_pk"] for t in data.turns}
     history = active_learning.answers_frame(project.store)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import math
 import multiprocessing
 import warnings
@@ -52,21 +53,21 @@ def test_review_queue_orders_least_confident_first(store):
 def test_review_decisions_record_reviewer_time_and_previous_state(store):
     trust = _item(store, "trust")
     accepted = review.decide(store, "alice", trust["coding_id"], Verdict.ACCEPT)
-    assert accepted["status"] == "accepted" and accepted["reviewer"] == "alice"
-    assert accepted["previous"]["status"] == "pending"
-    assert accepted["decided_at"].endswith("+00:00")
+    assert accepted.status == "accepted" and accepted.reviewer == "alice"
+    assert accepted.previous["status"] == "pending"
+    assert accepted.decided_at.endswith("+00:00")
     isolation = _item(store, "isolation")
     corrected = review.decide(store, "alice", isolation["coding_id"], "correct",
                               code="hopelessness", known_codes=["hopelessness", "isolation"])
-    assert (corrected["code"], corrected["status"]) == ("hopelessness", "corrected")
-    assert corrected["previous"]["code"] == "isolation"
+    assert (corrected.code, corrected.status) == ("hopelessness", "corrected")
+    assert corrected.previous["code"] == "isolation"
     again = review.decide(store, "alice", isolation["coding_id"], "correct",
                           start_char=0, end_char=8)
-    assert again["previous"]["code"] == "hopelessness" and again["code"] == "hopelessness"
+    assert again.previous["code"] == "hopelessness" and again.code == "hopelessness"
     rejected = review.decide(store, "alice", _item(store, "hope")["coding_id"], "reject")
-    assert rejected["status"] == "rejected"
+    assert rejected.status == "rejected"
     memo = review.decide(store, "alice", trust["coding_id"], "memo", note="<b>check</b>")
-    assert memo["status"] == "accepted" and memo["note"] == "<b>check</b>"
+    assert memo.status == "accepted" and memo.note == "<b>check</b>"
     assert review.queue_size(store, "alice") == 2
     assert review.queue_size(store, "bob") == 5
     rows = _decisions(store)
@@ -99,9 +100,9 @@ def test_review_add_code_makes_a_human_coding_with_an_accept(store):
             .mappings().one()
     assert (coding["code"], coding["origin"], coding["start_char"], coding["end_char"]) == \
         ("connection", "human", 0, 4)
-    assert decision["verdict"] == "accept" and decision["previous"]["status"] == "absent"
+    assert decision.verdict == "accept" and decision.previous["status"] == "absent"
     whole = review.add_code(store, "alice", "int01", "3", "agency")
-    assert (whole["start_char"], whole["end_char"]) == (0, len(
+    assert (whole.start_char, whole.end_char) == (0, len(
         "I feel like things could get better this year, bit by bit."))
 
 
@@ -125,14 +126,14 @@ def test_review_undo_restores_previous_states_in_reverse_order(store):
     review.decide(store, "bob", hope["coding_id"], "reject")
     added = review.add_code(store, "alice", "int01", "2", "agency")
     before = _decisions(store)
-    assert review.last_undoable(store, "alice")["decision_id"] == added["decision_id"]
+    assert review.last_undoable(store, "alice").decision_id == added.decision_id
     undone = review.undo_last(store, "alice")
-    assert (undone["verdict"], undone["status"], undone["undoes"]) == \
-        ("undo", "absent", added["decision_id"])
+    assert (undone.verdict, undone.status, undone.undoes) == \
+        ("undo", "absent", added.decision_id)
     assert review.reviewer_view(store, "alice") == {trust["turn_pk"]: {"connection"}}
-    assert review.undo_last(store, "alice")["code"] == "trust"
+    assert review.undo_last(store, "alice").code == "trust"
     assert review.reviewer_view(store, "alice") == {trust["turn_pk"]: {"trust"}}
-    assert review.undo_last(store, "alice")["status"] == "pending"
+    assert review.undo_last(store, "alice").status == "pending"
     assert review.undo_last(store, "alice") is None
     assert review.reviewer_view(store, "alice") == {}
     assert review.reviewer_view(store, "bob") == {hope["turn_pk"]: set()}
@@ -140,7 +141,84 @@ def test_review_undo_restores_previous_states_in_reverse_order(store):
     after = _decisions(store)
     assert after[: len(before)] == before and len(after) == len(before) + 3
     with pytest.raises(ReltextError, match="withdrawn"):
-        review.decide(store, "alice", added["coding_id"], "accept")
+        review.decide(store, "alice", added.coding_id, "accept")
+
+
+def _log(store: Store) -> list[tuple[str, str, str]]:
+    with store.read() as conn:
+        return [tuple(row) for row in conn.execute(
+            text("SELECT kind, action, leaves FROM review_log ORDER BY seq"))]
+
+
+def test_review_one_undo_takes_back_decisions_and_answers_in_the_order_made(store):
+    from reltext.learning.questions import answer, answered
+
+    trust = _item(store, "trust")
+    ask = functools.partial(answer, store, "alice", "int01", "3", "agency",
+                            known_codes=["agency"])
+    review.decide(store, "alice", trust["coding_id"], "accept")
+    first = ask(applies=True)
+    ask(applies=False)  # the same pair again, in the same second
+    assert review.last_undoable(store, "alice").applies is False
+    back = review.undo_last(store, "alice", undo_id="u-1")
+    assert (back.applies, back.code, back.transcript_id, back.turn_id) == \
+        (True, "agency", "int01", "3")  # the answer before it, restored
+    assert review.undo_last(store, "alice", undo_id="u-1") is None  # sent again: nothing
+    assert review.undo_last(store, "alice").undoes == first.answer_id
+    assert (first.turn_pk, "agency") not in answered(store)  # back in the queue
+    assert review.undo_last(store, "alice").status == "pending"
+    assert review.undo_last(store, "alice") is None
+    assert _log(store) == [
+        ("decision", "accept", "accepted"), ("answer", "answer", "applies"),
+        ("answer", "answer", "does not apply"), ("answer", "undo", "applies"),
+        ("answer", "undo", "withdrawn"), ("decision", "undo", "pending")]
+
+
+def test_review_log_orders_a_project_made_before_it_and_undoes_there(tmp_path, monkeypatch):
+    from reltext.learning.questions import answered
+    from reltext.store import migrations
+
+    every = migrations.available()
+    monkeypatch.setattr(migrations, "available",
+                        lambda: [(name, up) for name, up in every if name < "m0007"])
+    store = Store.open(build_project(tmp_path))
+    assert "m0007_review_log" not in store.schema_version()
+    accept = review.decide(store, "alice", _item(store, "trust")["coding_id"], "accept")
+    reject = review.decide(store, "alice", _item(store, "isolation")["coding_id"], "reject")
+    with store.write() as conn:
+        keys = store.turn_keys(conn)
+        hope, agency = keys[("int01", "3")][0], keys[("int02", "2")][0]
+        answers = [("a1", hope, "hope", 1, "10:00:02"), ("a2", hope, "hope", 0, "10:00:02"),
+                   ("a3", agency, "agency", 1, "10:00:03"),
+                   ("a4", agency, "agency", None, "10:00:04")]  # the undo of its time
+        for answer_id, turn_pk, code, applies, at in answers:
+            conn.execute(text(
+                "INSERT INTO answers (answer_id, turn_pk, code, reviewer, applies, answered_at) "
+                "VALUES (:id, :turn, :code, 'alice', :applies, :at)"),
+                {"id": answer_id, "turn": turn_pk, "code": code, "applies": applies,
+                 "at": f"2024-05-01T{at}+00:00"})
+        for decision, at in ((accept, "10:00:01"), (reject, "10:00:03")):
+            conn.execute(text("UPDATE decisions SET decided_at = :at WHERE decision_id = :id"),
+                         {"at": f"2024-05-01T{at}+00:00", "id": decision.decision_id})
+    store.close()
+    monkeypatch.undo()
+
+    store = Store.open(store.path)
+    try:
+        assert _log(store) == [
+            ("decision", "accept", "accepted"), ("answer", "answer", "applies"),
+            ("answer", "answer", "does not apply"), ("decision", "reject", "rejected"),
+            ("answer", "answer", "applies"), ("answer", "undo", "withdrawn")]
+        assert review.last_undoable(store, "alice").decision_id == reject.decision_id
+        assert review.undo_last(store, "alice").undoes == reject.decision_id
+        assert review.undo_last(store, "alice").applies is True  # a2 undone: a1 again
+        assert (hope, "hope") in answered(store)
+        assert review.undo_last(store, "alice").applies is None  # a1 undone
+        assert (hope, "hope") not in answered(store)
+        assert review.undo_last(store, "alice").status == "pending"
+        assert review.undo_last(store, "alice") is None  # a3 was undone before
+    finally:
+        store.close()
 
 
 def test_review_blind_mode_hides_other_reviewers(store):
@@ -332,7 +410,7 @@ def test_review_an_undone_accept_is_pending_everywhere(store):
         assert [row["coding_pk"] for row in store.training_decisions(conn)] == \
             [trust["coding_pk"]]
     assert collect_training_data(store, codes=["trust", "hope"]).decision_ids == \
-        [kept["decision_id"]]
+        [kept.decision_id]
     exported = codings_with_review(store).set_index("coding_id")["status"]
     assert (exported[hope["coding_id"]], exported[trust["coding_id"]]) == ("pending", "accepted")
     effective = effective_codings(store, AUTO_CODER).set_index("coding_id")["status"]
@@ -352,7 +430,7 @@ def test_review_own_codes_are_edited_removed_and_undone_as_decisions(store):
     start = "How have things been with the support team lately?".index("the support team")
     added = review.add_code(store, "alice", "int01", "0", "trust", start_char=start,
                             end_char=start + 16, note="asks about the team")
-    coding_id = added["coding_id"]
+    coding_id = added.coding_id
     review.decide(store, "alice", coding_id, Verdict.CORRECT, code="hope")
     with pytest.raises(ReltextError, match="is human:alice's, not bob's"):
         review.decide(store, "bob", coding_id, Verdict.REMOVE)
@@ -365,7 +443,7 @@ def test_review_own_codes_are_edited_removed_and_undone_as_decisions(store):
             trained = {row["coding_pk"]: row["verdict"] for row in store.training_decisions(conn)}
         exported = codings_with_review(store)
         mine = exported[exported["coder"] == "human:alice"]
-        return (review.reviewer_view(store, "alice"), trained.get(added["coding_pk"]),
+        return (review.reviewer_view(store, "alice"), trained.get(added.coding_pk),
                 mine[["code", "status", "reviewer", "final_code"]].values.tolist())
 
     view, trained, exported = state()

@@ -498,7 +498,7 @@ def test_viewer_review_asks_the_learned_coders_questions(small_gold, partial_gol
                         "applies": 0, "model_id": model.model_id}]
     # The next question is drawn, and the answered one is not asked again.
     assert int(app.caption[0].value.split()[0]) == asked - 1
-    app.button(key="answer_undo").click().run()
+    app.button(key="review_undo").click().run()
     assert app.success[0].value.startswith("Withdrawn: ")
     assert _rows(db, "SELECT applies FROM answers ORDER BY pk")[-1]["applies"] is None
     assert int(app.caption[0].value.split()[0]) == asked

@@ -284,7 +284,7 @@ def answer(transcript_id: str, turn_id: str, code: str, applies: bool | None, re
     if applies is None:
         raise click.UsageError("say whether the code applies: --yes or --no.")
     given = open_project(db).answer(reviewer, transcript_id, turn_id, code, applies=applies)
-    click.echo(f"{given['reviewer']}: {code} {'applies' if applies else 'does not apply'} to "
+    click.echo(f"{given.reviewer}: {code} {'applies' if applies else 'does not apply'} to "
                f"{transcript_id}/{turn_id}.")
 
 

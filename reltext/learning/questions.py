@@ -14,7 +14,8 @@ listing the queue never runs the spaCy pipeline.
 
 A reviewer answers a pair with :func:`answer`: the code applies to the turn or it does not.
 Answers are labels for the next training (like an accepted or rejected auto-code) and take
-the pair out of the queue; :func:`undo_last_answer` withdraws the reviewer's latest one.
+the pair out of the queue. Answers and review decisions are one log:
+:func:`reltext.review.decisions.undo_last` takes back the reviewer's latest of either.
 
 Example:
     >>> queue = review_queue(store, n=20, code="trust")
@@ -34,8 +35,8 @@ import numpy as np
 import pandas as pd
 
 from ..errors import ReltextError
-from ..model import is_interviewer
-from ..review.decisions import check_reviewer, code_keys, new_decision_id
+from ..model import Answer, is_interviewer
+from ..review.decisions import as_answer, check_reviewer, code_keys, new_decision_id
 from ..store.database import Store
 from .training import MODEL_KIND, build_examples, load_model
 
@@ -184,11 +185,12 @@ def uncertainty(probabilities: np.ndarray, threshold: float) -> np.ndarray:
 def answer(store: Store, reviewer: str, transcript_id: str, turn_id: str, code: str, *,
            applies: bool, model_id: str | None = None, probability: float | None = None,
            answer_id: str | None = None, known_codes: Sequence[str] | None = None
-           ) -> dict[str, Any]:
+           ) -> Answer:
     """Record the reviewer's answer: does ``code`` apply to the turn?
 
-    ``answer_id`` (made when the question is drawn) makes a resent answer count once;
-    ``known_codes`` default to the project's codebook and the newest model's codes.
+    ``answer_id`` (made when the question is drawn) makes a resent answer count once (the
+    answer recorded first is returned); ``known_codes`` default to the project's codebook and
+    the newest model's codes.
 
     Raises:
         ReltextError: an unusable reviewer name, an unknown code or turn.
@@ -198,21 +200,22 @@ def answer(store: Store, reviewer: str, transcript_id: str, turn_id: str, code: 
         known_codes = _known_codes(store)
     if code not in known_codes:
         raise ReltextError(f"unknown code {code!r}", fix=f"Use one of: {', '.join(known_codes)}.")
-    row = {"answer_id": answer_id or new_decision_id(), "code": code, "reviewer": reviewer,
-           "applies": int(bool(applies)), "model_id": model_id, "probability": probability}
+    answer_id = answer_id or new_decision_id()
     with store.write() as conn:
         turn = store.turn_pk(conn, transcript_id, turn_id)
         if turn is None:
             raise ReltextError(f"no turn {turn_id!r} in transcript {transcript_id!r}",
                                fix="Pick a turn of a transcript in the project.")
-        store.add_answer(conn, {**row, "turn_pk": turn[0]})
-    return {**row, "transcript_id": transcript_id, "turn_id": turn_id}
+        store.record_answer(conn, {
+            "answer_id": answer_id, "turn_pk": turn[0], "code": code, "reviewer": reviewer,
+            "applies": int(bool(applies)), "model_id": model_id, "probability": probability})
+        return as_answer(store.answer_entry(conn, answer_id))
 
 
 def answers_frame(store: Store, *, reviewer: str | None = None) -> pd.DataFrame:
     """Every answer given (one reviewer's, if named), oldest first: ``answer_id,
     transcript_id, turn_id, code, reviewer, answer`` (``applies``, ``does not apply`` or
-    ``withdrawn``, an undo), ``model_id, probability, answered_at``."""
+    ``withdrawn``; an undo is a row too), ``model_id, probability, answered_at``."""
     with store.read() as conn:
         rows = store.answer_history(conn, reviewer=reviewer)
     frame = pd.DataFrame(rows, columns=ANSWER_COLUMNS)
@@ -227,31 +230,6 @@ def _known_codes(store: Store) -> list[str]:
         models = store.list_models(conn, kind=MODEL_KIND)
     learned = models[-1]["manifest"].get("training", {}).get("positives", {}) if models else {}
     return sorted(set(code_keys(store)) | set(learned))
-
-
-def last_answer(store: Store, reviewer: str) -> dict[str, Any] | None:
-    """The reviewer's latest answer still standing, or None."""
-    with store.read() as conn:
-        standing = store.answers(conn, reviewer=reviewer)
-    return standing[-1] if standing else None
-
-
-def undo_last_answer(store: Store, reviewer: str, *, answer_id: str | None = None
-                     ) -> dict[str, Any] | None:
-    """Withdraw the reviewer's latest standing answer (its pair goes back to the queue).
-
-    Returns the answer withdrawn, or None when there was none (or when this ``answer_id``
-    was sent before: a resent undo withdraws nothing more).
-    """
-    with store.write() as conn:
-        standing = store.answers(conn, reviewer=reviewer)
-        if not standing:
-            return None
-        last = standing[-1]
-        withdrawn = store.add_answer(conn, {"answer_id": answer_id or new_decision_id(),
-                                            "turn_pk": last["turn_pk"], "code": last["code"],
-                                            "reviewer": last["reviewer"], "applies": None})
-    return last if withdrawn else None
 
 
 def _row(turn: dict[str, Any], code: str, probability: float | None, threshold: float | None,

@@ -1,11 +1,17 @@
-"""Reviewing auto-codes: the queue, the decisions, each reviewer's view, and agreement.
+"""Reviewing auto-codes: the queue, the decisions, the one undo, each reviewer's view, and
+agreement.
 
 Decisions are appended, never written over: each records its reviewer, time, the state the
 coding was in before (``previous``) and the state it leaves it in (``status``, ``code`` and
 span), so a coding's status for a reviewer is their latest decision on it. A code a reviewer
-adds is a new ``human:<reviewer>`` coding with an ``accept``; ``undo`` appends a decision
-restoring the state recorded before the reviewer's last decision still standing. Each
-decision id is made before it is sent, so a form sent twice records one decision.
+adds is a new ``human:<reviewer>`` coding with an ``accept``. Each decision id is made before
+it is sent, so a form sent twice records one decision.
+
+Decisions and the answers to the learned coder's questions (:mod:`reltext.learning.questions`)
+are one review log, in the order they were made. :func:`undo_last` takes back the reviewer's
+latest entry of either kind still standing: it appends an ``undo`` decision restoring the
+state recorded before the decision, or an answer restoring the reviewer's answer on that turn
+and code before (withdrawn when there was none).
 
 Example:
     >>> store = Store.open("study.db")
@@ -25,9 +31,10 @@ from typing import Any
 from uuid import NAMESPACE_URL, uuid4, uuid5
 
 import pandas as pd
+from sqlalchemy import Connection
 
 from ..errors import ReltextError
-from ..model import Origin, ReviewStatus, Verdict
+from ..model import Answer, Decision, Origin, ReviewEntry, ReviewStatus, Verdict
 from ..store.database import Store
 from .agreement import cohen_kappa, krippendorff_alpha_nominal
 
@@ -102,15 +109,47 @@ def queue_size(
 # -- decisions ---------------------------------------------------------------------------
 
 
-def _state_of(latest: Mapping[str, Any] | None, coding: Mapping[str, Any]) -> dict[str, Any]:
+def as_decision(row: Mapping[str, Any]) -> Decision:
+    """A decision row of the store as a :class:`~reltext.model.Decision`."""
+    return Decision(
+        decision_id=row["decision_id"], coding_pk=row["coding_pk"], coding_id=row["coding_id"],
+        reviewer=row["reviewer"], verdict=Verdict(row["verdict"]), code=row["code"],
+        start_char=row["start_char"], end_char=row["end_char"],
+        status=None if row["status"] is None else ReviewStatus(row["status"]),
+        previous=row["previous"], decided_at=row["decided_at"], note=row["note"],
+        undoes=row["undoes"])
+
+
+def as_answer(row: Mapping[str, Any]) -> Answer:
+    """An answer row of the store as an :class:`~reltext.model.Answer`."""
+    return Answer(
+        answer_id=row["answer_id"], turn_pk=row["turn_pk"], transcript_id=row["transcript_id"],
+        turn_id=row["turn_id"], code=row["code"], reviewer=row["reviewer"],
+        applies=None if row["applies"] is None else bool(row["applies"]),
+        answered_at=row["answered_at"], model_id=row["model_id"],
+        probability=row["probability"], undoes=row["undoes"])
+
+
+def _decision(store: Store, conn: Connection, decision_id: str) -> Decision | None:
+    row = store.decision(conn, decision_id)
+    return None if row is None else as_decision(row)
+
+
+def _latest_decision(store: Store, conn: Connection, coding_pk: int,
+                     reviewer: str) -> Decision | None:
+    """The reviewer's standing decision on a coding, or None."""
+    row = store.latest_decision(conn, coding_pk, reviewer)
+    return None if row is None else as_decision(row)
+
+
+def _state_of(latest: Decision | None, coding: Mapping[str, Any]) -> dict[str, Any]:
     """The coding's state for a reviewer: from their latest decision, else pending as made."""
     if latest is None:
         return {"status": ReviewStatus.PENDING.value, "code": coding["code"],
                 "start_char": coding["start_char"], "end_char": coding["end_char"],
                 "decision_id": None}
-    return {"status": latest["status"], "code": latest["code"],
-            "start_char": latest["start_char"], "end_char": latest["end_char"],
-            "decision_id": latest["decision_id"]}
+    return {"status": latest.status, "code": latest.code, "start_char": latest.start_char,
+            "end_char": latest.end_char, "decision_id": latest.decision_id}
 
 
 def _check_span(start_char: int, end_char: int, turn_text: str) -> None:
@@ -139,7 +178,7 @@ def decide(
     note: str | None = None,
     decision_id: str | None = None,
     known_codes: Collection[str] | None = None,
-) -> dict[str, Any]:
+) -> Decision:
     """Append a reviewer's ``accept``, ``reject``, ``correct``, ``memo`` or ``remove``.
 
     ``correct`` takes a new ``code`` and/or span (``start_char``/``end_char`` into the turn);
@@ -159,7 +198,7 @@ def decide(
         raise ReltextError("undo is not a verdict on a coding", fix="Call undo_last instead.")
     decision_id = decision_id or new_decision_id()
     with store.write() as conn:
-        done = store.decision(conn, decision_id)
+        done = _decision(store, conn, decision_id)
         if done is not None:
             return done
         found = store.codings_for_review(conn, [coding_id])
@@ -167,7 +206,7 @@ def decide(
             raise ReltextError(f"no coding {coding_id!r} in the project",
                                fix="Reload the page: the coding list has changed.")
         coding = found[0]
-        state = _state_of(store.latest_decision(conn, coding["coding_pk"], reviewer), coding)
+        state = _state_of(_latest_decision(store, conn, coding["coding_pk"], reviewer), coding)
         new = dict(state)
         if verdict is Verdict.ACCEPT:
             new["status"] = ReviewStatus.ACCEPTED.value
@@ -201,7 +240,7 @@ def decide(
             "end_char": new["end_char"], "note": (note or "").strip() or None,
             "previous": previous, "status": new["status"],
         })
-        return store.decision(conn, decision_id)
+        return _decision(store, conn, decision_id)
 
 
 def add_code(
@@ -216,7 +255,7 @@ def add_code(
     note: str | None = None,
     decision_id: str | None = None,
     known_codes: Collection[str] | None = None,
-) -> dict[str, Any]:
+) -> Decision:
     """Add a code the auto-coder missed, to a whole turn or to a span of it.
 
     Stores a ``human:<reviewer>`` coding (origin ``human``) and the reviewer's ``accept`` of
@@ -229,7 +268,7 @@ def add_code(
     _check_code(code, known_codes)
     decision_id = decision_id or new_decision_id()
     with store.write() as conn:
-        done = store.decision(conn, decision_id)
+        done = _decision(store, conn, decision_id)
         if done is not None:
             return done
         turn = store.turn_pk(conn, transcript_id, turn_id)
@@ -254,43 +293,63 @@ def add_code(
             "previous": {"status": ReviewStatus.ABSENT.value, "code": code, "start_char": start,
                          "end_char": end, "decision_id": None},
         })
-        return store.decision(conn, decision_id)
+        return _decision(store, conn, decision_id)
 
 
-def last_undoable(store: Store, reviewer: str) -> dict[str, Any] | None:
-    """The decision :func:`undo_last` would take back now, or None."""
+def last_undoable(store: Store, reviewer: str) -> ReviewEntry | None:
+    """The decision or answer :func:`undo_last` would take back now, or None."""
     with store.read() as conn:
-        return store.last_standing_decision(conn, reviewer)
+        return _last_standing(store, conn, reviewer)
 
 
-def undo_last(
-    store: Store, reviewer: str, *, decision_id: str | None = None
-) -> dict[str, Any] | None:
-    """Take back the reviewer's last decision still standing; None when there is none.
+def _last_standing(store: Store, conn: Connection, reviewer: str) -> ReviewEntry | None:
+    found = store.last_standing_entry(conn, reviewer)
+    if found is None:
+        return None
+    kind, entry_id = found
+    if kind == "answer":
+        return as_answer(store.answer_entry(conn, entry_id))
+    return _decision(store, conn, entry_id)
 
-    Appends an ``undo`` decision whose state is the one recorded before the decision it
-    takes back; undoing again takes back the one before, and so on.
+
+def undo_last(store: Store, reviewer: str, *, undo_id: str | None = None) -> ReviewEntry | None:
+    """Take back the reviewer's latest decision or answer still standing.
+
+    A decision is taken back by an ``undo`` decision whose state is the one recorded before
+    it; an answer by an answer that restores the reviewer's answer on that turn and code
+    before it (withdrawn when there was none). Undoing again takes back the entry before,
+    and so on.
+
+    Returns:
+        The entry appended, or None when there is nothing to take back or this ``undo_id``
+        (made when the undo button is drawn) was sent before: a resent undo takes back
+        nothing more.
     """
     reviewer = check_reviewer(reviewer)
-    decision_id = decision_id or new_decision_id()
+    undo_id = undo_id or new_decision_id()
     with store.write() as conn:
-        done = store.decision(conn, decision_id)
-        if done is not None:
-            return done
-        target = store.last_standing_decision(conn, reviewer)
+        if store.review_entry_kind(conn, undo_id) is not None:
+            return None
+        target = _last_standing(store, conn, reviewer)
         if target is None:
             return None
-        restored = target["previous"]
-        current = store.latest_decision(conn, target["coding_pk"], reviewer)
+        if isinstance(target, Answer):
+            before = store.answer_before(conn, target.answer_id)
+            store.record_answer(conn, {
+                "answer_id": undo_id, "turn_pk": target.turn_pk, "code": target.code,
+                "reviewer": reviewer, "applies": before["applies"] if before else None,
+                "undoes": target.answer_id})
+            return as_answer(store.answer_entry(conn, undo_id))
+        restored = target.previous
+        current = _latest_decision(store, conn, target.coding_pk, reviewer)
         store.add_decision(conn, {
-            "decision_id": decision_id, "coding_pk": target["coding_pk"], "reviewer": reviewer,
+            "decision_id": undo_id, "coding_pk": target.coding_pk, "reviewer": reviewer,
             "verdict": Verdict.UNDO.value, "code": restored["code"],
             "start_char": restored["start_char"], "end_char": restored["end_char"],
-            "status": restored["status"], "undoes": target["decision_id"],
-            "previous": {key: current[key] for key in ("status", "code", "start_char",
-                                                       "end_char", "decision_id")},
+            "status": restored["status"], "undoes": target.decision_id,
+            "previous": _state_of(current, {}),
         })
-        return store.decision(conn, decision_id)
+        return _decision(store, conn, undo_id)
 
 
 # -- views of a turn ---------------------------------------------------------------------
@@ -625,5 +684,6 @@ def code_as_left(store: Store, reviewer: str, coding_id: str) -> str | None:
     for an unknown coding."""
     with store.read() as conn:
         found = store.codings_for_review(conn, [coding_id])
-        latest = store.latest_decision(conn, found[0]["coding_pk"], reviewer) if found else None
-    return (latest or {}).get("code") or (found[0]["code"] if found else None)
+        latest = _latest_decision(store, conn, found[0]["coding_pk"], reviewer) if found \
+            else None
+    return (latest and latest.code) or (found[0]["code"] if found else None)

@@ -25,7 +25,7 @@ from ..exchange.refi import write_qdpx
 from ..exchange.spreadsheet import csv_bytes
 from ..exchange.tables import CODING_COLUMNS, count_codings
 from ..learning import questions as active_learning, training
-from ..model import Verdict
+from ..model import Answer, ReviewEntry, Verdict
 from ..review import decisions as review
 from ..review.effective import REVIEW_COLUMNS, codings_with_review
 from .manual import coding_palette
@@ -243,7 +243,7 @@ def render_review(store: Store, session: Session, *, title: str = "Review") -> N
             "What to review", [CHECK_CODES, ASK_MODEL], horizontal=True,
             key="review_mode") == ASK_MODEL:
         with undo_column:
-            _undo_answer(store, session)
+            _undo(store, session)
         _question(store, session, codebook, model_id, code=code, transcript=transcript)
         return
     with undo_column:
@@ -339,25 +339,27 @@ def _learned_codes(store: Store, model_id: str) -> set[str]:
     return training.learned_codes(store, model_id)
 
 
-def _undo_answer(store: Store, session: Session) -> None:
-    last = active_learning.last_answer(store, session.reviewer)
-    label = "Undo my last answer" if last is None else \
-        f"Undo: {md(last['code'])} {'applies' if last['applies'] else 'does not apply'}"
-    if st.button(label, key="answer_undo", shortcut="U", disabled=last is None):
-        done = active_learning.undo_last_answer(store, session.reviewer,
-                                                answer_id=_decision_id("answer_undo"))
-        _sent("answer_undo", f"Withdrawn: {md(done['code'])} on {md(done['transcript_id'])}/"
-                             f"{md(done['turn_id'])}." if done else "Nothing to undo.")
-
-
 def _undo(store: Store, session: Session) -> None:
+    """One undo for the reviewer's decisions and answers: their latest still standing."""
     last = review.last_undoable(store, session.reviewer)
-    label = "Undo my last decision" if last is None else \
-        f"Undo: {last['verdict']} {md(last['code'])}"
+    label = "Undo my last decision or answer" if last is None else f"Undo: {_act(last)}"
     if st.button(label, key="review_undo", shortcut="U", disabled=last is None):
-        done = review.undo_last(store, session.reviewer, decision_id=_decision_id("undo"))
-        _sent("undo", f"Undone: {last['verdict']} of {md(last['code'])}." if done else
-              "Nothing to undo.")
+        done = review.undo_last(store, session.reviewer, undo_id=_decision_id("undo"))
+        if done is None:
+            _sent("undo", "Nothing to undo.")
+        elif isinstance(done, Answer):
+            where = f"{md(done.transcript_id)}/{md(done.turn_id)}"
+            _sent("undo", f"Withdrawn: {md(done.code)} on {where}." if done.applies is None
+                  else f"Back to: {md(done.code)} {done.says} on {where}.")
+        else:
+            _sent("undo", f"Undone: {last.verdict} of {md(last.code)}.")
+
+
+def _act(entry: ReviewEntry) -> str:
+    """A decision or answer in a few words, as the undo button names it (Markdown, safe)."""
+    if isinstance(entry, Answer):
+        return f"{md(entry.code)} {entry.says}"
+    return f"{entry.verdict} {md(entry.code)}"
 
 
 def _review_item(store: Store, session: Session, item: dict[str, Any],
