@@ -28,7 +28,6 @@ from ..files import resolve_db_path
 from . import migrations
 from .codings import CodingQueries
 from .decisions import DecisionQueries
-from .review_log import ReviewLogQueries
 from .runs import RunQueries
 from .sql import now_iso
 from .transcripts import TranscriptQueries
@@ -36,7 +35,7 @@ from .transcripts import TranscriptQueries
 BUSY_TIMEOUT_S = 60
 
 
-class Store(TranscriptQueries, CodingQueries, DecisionQueries, ReviewLogQueries, RunQueries):
+class Store(TranscriptQueries, CodingQueries, DecisionQueries, RunQueries):
     """A project database. Open it with :meth:`Store.open`."""
 
     def __init__(self, engine: Engine, path: Path) -> None:
